@@ -1,0 +1,63 @@
+"""pytest configuration: collect the book's MyST notebooks with nbval.
+
+nbval only collects ``.ipynb`` files, and the repository commits only MyST
+``.md`` notebooks (their ``.ipynb`` pairs are git-ignored). The hook below reads
+each MyST notebook under ``book/`` with jupytext and hands it to nbval, so
+``pytest --nbval-lax book`` executes every page exactly as the site build does.
+Outputs are not compared (the ``.md`` stores none): a page fails when a cell
+raises, in particular a hidden ``remove-cell`` assertion.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from unittest import mock
+
+import pytest
+
+ROOT = Path(__file__).parent
+
+
+def _is_myst_notebook(path: Path) -> bool:
+    if path.suffix != ".md" or ROOT / "book" not in path.parents:
+        return False
+    head = path.read_text(encoding="utf-8")[:2000]
+    return head.startswith("---") and "format_name: myst" in head
+
+
+def pytest_collect_file(file_path: Path, parent):
+    opt = parent.config.option
+    if getattr(opt, "nbval", False) or getattr(opt, "nbval_lax", False):
+        if _is_myst_notebook(Path(file_path)):
+            return MystNotebook.from_parent(parent, path=file_path)
+    return None
+
+
+try:
+    from nbval.plugin import IPyNbFile
+except ImportError:  # nbval missing: the unit tests still run
+    IPyNbFile = None
+
+if IPyNbFile is not None:
+    import jupytext
+    import nbval.plugin
+
+    class _JupytextReader:
+        """Stands in for ``nbformat`` inside nbval's collector: reads MyST."""
+
+        @staticmethod
+        def read(path, as_version=4):
+            return jupytext.read(path)
+
+    class MystNotebook(IPyNbFile):
+        """An nbval notebook read from a MyST ``.md`` file."""
+
+        def collect(self):
+            self.compare_outputs = False  # the .md stores no outputs
+            with mock.patch.object(nbval.plugin, "nbformat", _JupytextReader):
+                return list(super().collect())
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "browser: drives chromium through the built site (make test-browser)")
+    config.addinivalue_line("markers", "slow: takes more than a few seconds")

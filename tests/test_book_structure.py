@@ -1,0 +1,77 @@
+"""The chapters follow the template of CONTRIBUTING.md (the parts a machine can check)."""
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+NOT_CHAPTERS = {"book/preface", "book/notation", "book/references", "book/performance"}
+
+
+def toc_files():
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [toc["root"]]
+    for part in toc.get("parts", []):
+        for ch in part.get("chapters", []):
+            files.append(ch["file"])
+            files += [s["file"] for s in ch.get("sections", [])]
+    return files
+
+
+def is_myst_notebook(text):
+    return text.startswith("---") and "format_name: myst" in text[:2000]
+
+
+def code_cells(text):
+    return re.findall(r"```\{code-cell\}[^\n]*\n(.*?)```", text, flags=re.S)
+
+
+CHAPTERS = [f for f in toc_files() if f not in NOT_CHAPTERS]
+
+
+def test_toc_and_book_folder_agree():
+    listed = set(toc_files())
+    for f in listed:
+        assert (ROOT / f"{f}.md").is_file(), f"_toc.yml lists {f} but {f}.md does not exist"
+    on_disk = {str(p.relative_to(ROOT).with_suffix("")) for p in (ROOT / "book").glob("*.md")}
+    assert on_disk == listed, f"pages not in _toc.yml: {sorted(on_disk - listed)}"
+
+
+@pytest.mark.parametrize("page", [f for f in toc_files() if is_myst_notebook((ROOT / f"{f}.md").read_text())])
+def test_notebook_pages_assert_their_numbers_and_glue_what_they_cite(page):
+    text = (ROOT / f"{page}.md").read_text()
+    cells = code_cells(text)
+    hidden = [c for c in cells if re.search(r":tags: \[[^\]]*remove-cell", c)]
+    assert any(("assert" in c) for c in hidden), f"{page}: no hidden assertion cell"
+    used = set(re.findall(r"\{glue:[a-z]*\}`([A-Za-z0-9_]+)", text))
+    glued = set(re.findall(r"glue\(\s*[\"']([A-Za-z0-9_]+)[\"']", text))
+    assert used <= glued, f"{page}: glued names used but never computed: {sorted(used - glued)}"
+    assert "np.random.seed(" not in text, f"{page}: use np.random.default_rng(seed), not the global seed"
+
+
+@pytest.mark.parametrize("page", CHAPTERS)
+def test_chapter_follows_template(page):
+    text = (ROOT / f"{page}.md").read_text()
+    assert is_myst_notebook(text), f"{page}: chapters are MyST notebooks"
+    assert re.search(r"^\(\S+\)=\s*$", text, flags=re.M), f"{page}: missing a page label like (label)="
+    for needle, what in [
+        ("Learning objectives", "learning objectives"),
+        ("{prf:", "a prf block (definition, theorem or proof)"),
+        (":label: eq-", "a labelled equation"),
+        ("name: fig-", "a captioned, named figure"),
+        ("explore(", "an explorable figure"),
+        ("{exercise}", "an exercise"),
+        ("solution-start", "a solution"),
+        ("## Summary", "a summary"),
+    ]:
+        assert needle in text, f"{page}: missing {what} (see CONTRIBUTING.md)"
+
+
+def test_no_private_helpers_in_chapters():
+    for f in toc_files():
+        text = (ROOT / f"{f}.md").read_text()
+        for cell in code_cells(text):
+            assert not re.search(r"lindiff\.\w+\._\w+|from lindiff\.\w*\s+import\s+_", cell), \
+                f"{f}: chapters use the public API only"

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from lindiff import widgets
-from lindiff.plotting import kl_1d_figure, new_figure, styled
+from lindiff.plotting import new_figure, styled
+from lindiff.plotting.notation import kl_1d_figure
 
 
 @styled

@@ -1,0 +1,373 @@
+"""Halder's linear one-step denoiser: fits, generated distribution, KL closed forms.
+
+Chapters ``book/onestep_denoiser.md`` (the model, equations ``eq-onestep-*``)
+and ``book/onestep_kl.md`` (the KL formula and its limits) derive everything
+here; ``book/notation.md`` fixes the symbols.
+
+Model (conventions of the book, following the author's public code where it
+exists). Training points ``x_i`` are the rows of ``X`` (``N × d``). The forward
+process is one Ornstein–Uhlenbeck jump to time ``T`` with noise scale ``ℓ``::
+
+    x_T = a x_0 + sqrt(h) z,   a = exp(-T),   h = ℓ (1 - exp(-2T)).
+
+A linear denoiser ``D(y) = W y + b`` is fitted on the pairs ``(x_T, x_0)``:
+
+* ``method="averaged"``: least squares averaged exactly over the noise,
+  ``W = a S (a² S + h I)⁻¹``, ``b = (I − a W) x̄`` with ``S`` the empirical
+  covariance normalized by ``N``;
+* ``method="single_draw"``: one noise draw per training point and ordinary
+  least squares with intercept (minimum-norm when underdetermined), as in the
+  author's public code.
+
+The generator feeds ``y ~ N(a x̄, v I)``, ``v = a² s̄² + h`` (``s̄²`` the mean of
+the unbiased per-coordinate variances of ``X``), through ``D``; the generated
+distribution is ``N(a W x̄ + b, v W Wᵀ)``. For the averaged fit it is diagonal
+in the eigenbasis of ``S`` with eigenvalues
+``g_k = v a² λ_k² / (a² λ_k + h)²`` and mean exactly ``x̄``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ._validate import (
+    as_data_matrix,
+    as_finite_array,
+    as_generator,
+    as_nonnegative_float,
+    as_positive_float,
+)
+from .gaussian import Gaussian
+
+__all__ = [
+    "forward_coefficients",
+    "signal_to_noise",
+    "generator_variance",
+    "empirical_spectrum",
+    "generated_spectrum",
+    "fit_denoiser",
+    "generated_distribution",
+    "kl_to_target",
+    "kl_from_target",
+    "kl_infinite_data",
+    "kl_infinite_data_reverse",
+    "kl_large_n",
+    "kl_proportional_limit",
+    "kl_small_noise_limit",
+    "kl_amgm_lower_bound",
+]
+
+METHODS = ("averaged", "single_draw")
+
+
+# --------------------------------------------------------------------------- helpers
+def _check_time_noise(T, noise_scale):
+    T = as_positive_float(T, "T")
+    noise_scale = as_positive_float(noise_scale, "noise_scale")
+    return T, noise_scale
+
+
+def _check_method(method, rng):
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    if method == "single_draw":
+        if rng is None:
+            raise ValueError('method="single_draw" draws noise: pass rng=numpy.random.default_rng(seed)')
+        as_generator(rng)
+
+
+def _f(x):
+    """``f(x) = x − 1 − ln x`` with ``f(0) = +inf``, accurate near ``x = 1``."""
+    x = np.asarray(x, dtype=float)
+    with np.errstate(divide="ignore"):
+        return np.where(x > 0, (x - 1.0) - np.log1p(np.maximum(x, 1e-300) - 1.0), np.inf)
+
+
+def forward_coefficients(T: float, noise_scale: float) -> tuple[float, float]:
+    """``(a, h)`` of the forward jump ``x_T = a x_0 + sqrt(h) z`` (equation ``eq-onestep-forward``).
+
+    ``a = exp(−T)`` and ``h = noise_scale · (1 − exp(−2T))``, computed with
+    ``expm1`` so that small ``T`` keeps full relative accuracy.
+    """
+    T, noise_scale = _check_time_noise(T, noise_scale)
+    return math.exp(-T), -noise_scale * math.expm1(-2.0 * T)
+
+
+def signal_to_noise(T: float, noise_scale: float, target_std: float) -> tuple[float, float]:
+    """``(s, r)``: signal-to-noise ratio ``s = a² σ² / h`` and shrinkage ``r = s / (1 + s)``."""
+    a, h = forward_coefficients(T, noise_scale)
+    sigma = as_positive_float(target_std, "target_std")
+    s = a * a * sigma * sigma / h
+    return s, s / (1.0 + s)
+
+
+def generator_variance(X, T: float, noise_scale: float) -> float:
+    """Variance ``v = a² s̄² + h`` of the isotropic generator input ``N(a x̄, v I)``.
+
+    ``s̄²`` is the mean over coordinates of the unbiased (``ddof=1``) variances of ``X``.
+    """
+    X = as_data_matrix(X)
+    a, h = forward_coefficients(T, noise_scale)
+    return a * a * float(np.mean(np.var(X, axis=0, ddof=1))) + h
+
+
+def empirical_spectrum(X, return_vectors: bool = False):
+    """Eigenvalues (ascending) of ``S = (1/N) Σ (x_i − x̄)(x_i − x̄)ᵀ``.
+
+    ``S`` has rank at most ``N − 1``: for ``N ≤ d`` the ``d − N + 1`` smallest
+    eigenvalues are set to exactly ``0`` (rounding would otherwise leave values
+    of order ``1e-16`` that turn an infinite KL into a large finite one).
+    Eigenvalues below ``d · eps · λ_max`` are zeroed for the same reason.
+
+    Returns
+    -------
+    lam : ndarray, shape (d,)
+    U : ndarray, shape (d, d), only with ``return_vectors=True``
+    """
+    X = as_data_matrix(X)
+    n, d = X.shape
+    Xc = X - X.mean(axis=0)
+    S = (Xc.T @ Xc) / n
+    if return_vectors:
+        lam, U = np.linalg.eigh(S)
+    else:
+        lam = np.linalg.eigvalsh(S)
+    lam = np.array(lam, dtype=float)
+    lam[: max(d - (n - 1), 0)] = 0.0
+    lam[lam <= d * np.finfo(float).eps * max(lam[-1], 0.0)] = 0.0
+    return (lam, U) if return_vectors else lam
+
+
+def generated_spectrum(lam, T: float, noise_scale: float, v: float) -> np.ndarray:
+    """Eigenvalues ``g_k = v a² λ_k² / (a² λ_k + h)²`` of the generated covariance (averaged fit).
+
+    Vectorized over the eigenvalues ``lam`` of ``S`` (equation ``eq-onestep-gk``).
+    """
+    lam = as_finite_array(lam, "lam")
+    if np.any(lam < 0):
+        raise ValueError("lam must be eigenvalues of a covariance (>= 0)")
+    v = as_positive_float(v, "v")
+    a, h = forward_coefficients(T, noise_scale)
+    return v * (a * lam / (a * a * lam + h)) ** 2
+
+
+def fit_denoiser(X, T: float, noise_scale: float, method: str = "averaged", rng=None):
+    """Fit the linear denoiser ``D(y) = W y + b`` (chapter ``onestep_denoiser``).
+
+    Parameters
+    ----------
+    X : array_like, shape (N, d)
+        Training set, ``N >= 2``.
+    T, noise_scale : float
+        Diffusion time ``T > 0`` and noise scale ``ℓ > 0``.
+    method : {"averaged", "single_draw"}
+        Noise-averaged least squares (closed form ``eq-onestep-w``), or one
+        noise draw per point plus ordinary least squares with intercept.
+    rng : numpy.random.Generator
+        Required for ``"single_draw"``.
+
+    Returns
+    -------
+    W : ndarray, shape (d, d)
+    b : ndarray, shape (d,)
+    """
+    X = as_data_matrix(X)
+    T, noise_scale = _check_time_noise(T, noise_scale)
+    _check_method(method, rng)
+    a, h = forward_coefficients(T, noise_scale)
+    xbar = X.mean(axis=0)
+    if method == "averaged":
+        lam, U = empirical_spectrum(X, return_vectors=True)
+        w = a * lam / (a * a * lam + h)
+        W = (U * w) @ U.T
+    else:
+        Y = a * X + math.sqrt(h) * rng.standard_normal(X.shape)
+        Yc, Xc = Y - Y.mean(axis=0), X - xbar
+        # X_c ≈ Y_c Wᵀ; lstsq returns the minimum-norm solution when N ≤ d
+        W = np.linalg.lstsq(Yc, Xc, rcond=None)[0].T
+        return W, xbar - W @ Y.mean(axis=0)
+    return W, xbar - a * (W @ xbar)
+
+
+def generated_distribution(X, T: float, noise_scale: float, method: str = "averaged", rng=None) -> Gaussian:
+    """The generated distribution ``p_G = N(a W x̄ + b, v W Wᵀ)`` (equation ``eq-onestep-pg``).
+
+    For ``method="averaged"`` it is built from the eigenbasis of ``S``: mean
+    ``x̄`` exactly and eigenvalues :func:`generated_spectrum`. For ``N ≤ d`` it
+    is degenerate, supported on the affine hull of the training set.
+    """
+    X = as_data_matrix(X)
+    T, noise_scale = _check_time_noise(T, noise_scale)
+    _check_method(method, rng)
+    n, d = X.shape
+    a, h = forward_coefficients(T, noise_scale)
+    v = generator_variance(X, T, noise_scale)
+    xbar = X.mean(axis=0)
+    if method == "averaged":
+        lam, U = empirical_spectrum(X, return_vectors=True)
+        return Gaussian.from_eigh(xbar, generated_spectrum(lam, T, noise_scale, v), U)
+    W, b = fit_denoiser(X, T, noise_scale, method, rng)
+    P, omega, _ = np.linalg.svd(W)
+    g = v * omega**2
+    g[min(n - 1, d):] = 0.0  # rank W <= N - 1 (centred least squares)
+    return Gaussian.from_eigh(a * (W @ xbar) + b, g, P)
+
+
+def _check_target(target_mean, target_std, d):
+    sigma = as_positive_float(target_std, "target_std")
+    mu = as_finite_array(target_mean, "target_mean")
+    if mu.ndim > 1 or (mu.ndim == 1 and mu.shape != (d,)):
+        raise ValueError(f"target_mean must be a scalar (the mean is target_mean·1) or shape ({d},), got {mu.shape}")
+    return mu, sigma
+
+
+def _generated_terms(X, T, noise_scale, target_mean, target_std, method, rng):
+    """Spectrum ``g`` and mean offset of ``p_G`` from the target, in a common eigenbasis."""
+    X = as_data_matrix(X)
+    T, noise_scale = _check_time_noise(T, noise_scale)
+    _check_method(method, rng)
+    mu, sigma = _check_target(target_mean, target_std, X.shape[1])
+    if method == "averaged":
+        lam, U = empirical_spectrum(X, return_vectors=True)
+        g = generated_spectrum(lam, T, noise_scale, generator_variance(X, T, noise_scale))
+        return g, U.T @ (X.mean(axis=0) - mu), sigma
+    p = generated_distribution(X, T, noise_scale, method, rng)
+    return p.eigvals, p.eigvecs.T @ (p.mean - mu), sigma
+
+
+def kl_to_target(X, T: float, noise_scale: float, target_mean, target_std: float,
+                 method: str = "averaged", rng=None) -> float:
+    """``KL(p_G ‖ N(target_mean·1, target_std² I))`` in nats (equation ``eq-kl-onestep``).
+
+    ``½ Σ_k f(g_k/σ²) + ‖μ_G − μ1‖²/(2σ²)`` with ``f(x) = x − 1 − ln x``.
+
+    Returns ``math.inf`` when ``p_G`` is degenerate, which happens for every
+    training set with ``N ≤ d`` (``rank S ≤ N − 1 < d``): ``p_G`` then lives on
+    the affine hull of the training points, a null set of the target.
+    """
+    g, dm, sigma = _generated_terms(X, T, noise_scale, target_mean, target_std, method, rng)
+    if np.any(g <= 0):
+        return math.inf
+    return float(0.5 * np.sum(_f(g / sigma**2)) + 0.5 * float(dm @ dm) / sigma**2)
+
+
+def kl_from_target(X, T: float, noise_scale: float, target_mean, target_std: float,
+                   method: str = "averaged", rng=None) -> float:
+    """Reverse direction ``KL(N(target_mean·1, target_std² I) ‖ p_G)`` (equation ``eq-kl-onestep-rev``).
+
+    ``½ Σ_k f(σ²/g_k) + ½ Σ_k (μ_G − μ1)_k² / g_k``. ``math.inf`` for
+    ``N ≤ d`` (degenerate ``p_G``, the target is not absolutely continuous).
+    """
+    g, dm, sigma = _generated_terms(X, T, noise_scale, target_mean, target_std, method, rng)
+    if np.any(g <= 0):
+        return math.inf
+    return float(0.5 * np.sum(_f(sigma**2 / g)) + 0.5 * np.sum(dm**2 / g))
+
+
+def _check_dim(d):
+    from ._validate import as_int
+
+    return as_int(d, "d", minimum=1)
+
+
+def kl_infinite_data(d: int, T: float, noise_scale: float, target_std: float) -> float:
+    """``KL_∞ = (d/2)(r − 1 − ln r)``: the ``N → ∞`` limit of :func:`kl_to_target`.
+
+    With infinitely many data the averaged denoiser is the posterior mean and
+    the generator input is the exact forward marginal, so ``p_G = N(μ1, r σ² I)``
+    with ``r = s/(1+s)`` (equation ``eq-kl-infinite``).
+    """
+    d = _check_dim(d)
+    _, r = signal_to_noise(T, noise_scale, target_std)
+    return float(0.5 * d * _f(r))
+
+
+def kl_infinite_data_reverse(d: int, T: float, noise_scale: float, target_std: float) -> float:
+    """``(d/2)(1/r − 1 + ln r)``: the ``N → ∞`` limit of :func:`kl_from_target`."""
+    d = _check_dim(d)
+    _, r = signal_to_noise(T, noise_scale, target_std)
+    return float(0.5 * d * _f(1.0 / r))
+
+
+def kl_large_n(d: int, n: int, T: float, noise_scale: float, target_std: float) -> float:
+    """Large-``N`` expansion of the expected KL (equation ``eq-kl-large-n``)::
+
+        E KL_N ≈ KL_∞ + (d/N) [ (d+1)(1+4s) / (2(1+s)³) + 1/(1+s)² + 1/2 ]
+
+    so ``KL/d`` approaches its limit linearly in ``d/N``. Accurate to about
+    1.5 % for ``N ≥ 10 d``; poor near ``N = d``.
+    """
+    from ._validate import as_int
+
+    d = _check_dim(d)
+    n = as_int(n, "n", minimum=2)
+    s, _ = signal_to_noise(T, noise_scale, target_std)
+    slope = (d + 1) * (1 + 4 * s) / (2 * (1 + s) ** 3) + 1 / (1 + s) ** 2 + 0.5
+    return kl_infinite_data(d, T, noise_scale, target_std) + d / n * slope
+
+
+def kl_proportional_limit(gamma: float, T: float, noise_scale: float, target_std: float) -> float:
+    """``F(γ) = lim KL/d`` as ``d, N → ∞`` with ``d/N = γ`` (equation ``eq-kl-mp``).
+
+    The eigenvalues of ``S/σ²`` follow the Marchenko–Pastur law of ratio ``γ``
+    and ``KL/d → ½ E f(c u²/(1+su)²)`` with ``c = s(1+s)``, which is evaluated in
+    closed form::
+
+        F = ½ [c Q − 1 − ln c − 2 L + 2 V]
+
+    with ``L = E ln u``, ``V = E ln(1+su)`` (Shannon transform) and
+    ``Q = E u²/(1+su)²``. The square-root differences of the textbook formulas
+    are rewritten without cancellation, so ``γ → 0`` is accurate and
+    ``F(0) = ½ f(r)``.
+
+    Returns ``math.inf`` for ``γ ≥ 1`` (``N ≤ d``: every finite-size KL is infinite).
+    """
+    gamma = as_nonnegative_float(gamma, "gamma", allow_inf=True)
+    s, r = signal_to_noise(T, noise_scale, target_std)
+    if gamma >= 1.0:
+        return math.inf
+    if gamma == 0.0:
+        return float(0.5 * _f(r))
+    rg = math.sqrt(gamma)
+    p, m = (1 + rg) ** 2, (1 - rg) ** 2
+    A, B = math.sqrt(s * p + 1), math.sqrt(s * m + 1)
+    one_minus_eta = 4 * s / (A + B) ** 2          # = Φ/(4 s γ) = 1 − E[1/(1+su)]
+    eta = 1.0 - one_minus_eta
+    V = math.log1p(s - s * gamma * one_minus_eta) + math.log1p(s * gamma * eta) / gamma - one_minus_eta
+    L = -(1 - gamma) * math.log1p(-gamma) / gamma - 1.0 if gamma < 1 else -1.0
+    Q = 4 * (p / A + m / B) / (A + B) ** 3
+    c = s * (1 + s)
+    return float(0.5 * (c * Q - 1.0 - math.log(c) - 2.0 * L + 2.0 * V))
+
+
+def kl_small_noise_limit(X, target_mean, target_std: float) -> float:
+    """``lim_{ℓ→0} KL(p_G‖p_S) = ‖x̄ − μ1‖²/(2σ²) + (d/2) f(s̄²/σ²)`` for ``N > d``.
+
+    As the noise vanishes the averaged denoiser inverts the forward map on the
+    range of ``S`` and ``p_G → N(x̄, s̄² I)`` (equation ``eq-kl-small-noise``).
+    ``math.inf`` for ``N ≤ d``: the projection onto the range of ``S`` stays
+    degenerate at any noise level.
+    """
+    X = as_data_matrix(X)
+    n, d = X.shape
+    mu, sigma = _check_target(target_mean, target_std, d)
+    if n <= d:
+        return math.inf
+    sbar2 = float(np.mean(np.var(X, axis=0, ddof=1)))
+    dm = X.mean(axis=0) - mu
+    return float(0.5 * float(dm @ dm) / sigma**2 + 0.5 * d * _f(sbar2 / sigma**2))
+
+
+def kl_amgm_lower_bound(p: Gaussian, target_mean, target_std: float) -> float:
+    """AM–GM lower bound ``(d/2) f(tr Σ/(d σ²)) + ‖μ − μ1‖²/(2σ²) ≤ KL(p ‖ N(μ1, σ² I))``.
+
+    Holds for any Gaussian ``p`` (theorem ``thm-kl-amgm``): by Jensen's
+    inequality for the concave logarithm, ``Σ ln g_k ≤ d ln(mean g_k)``.
+    """
+    if not isinstance(p, Gaussian):
+        raise TypeError(f"p must be a lindiff.gaussian.Gaussian, got {type(p).__name__}")
+    mu, sigma = _check_target(target_mean, target_std, p.dim)
+    dm = p.mean - mu
+    return float(0.5 * p.dim * _f(np.trace(p.cov) / (p.dim * sigma**2)) + 0.5 * float(dm @ dm) / sigma**2)

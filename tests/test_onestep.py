@@ -1,0 +1,288 @@
+"""lindiff.onestep against dense matrices, explicit least squares, Monte Carlo and quadrature."""
+
+import math
+
+import numpy as np
+import pytest
+from scipy import integrate
+
+from lindiff import onestep
+from lindiff.gaussian import Gaussian, kl_divergence
+
+T0, L0 = 2.0, math.exp(-4.0)  # the book's defaults
+
+
+def data(rng, n, d, mu=10.0, sigma=1.0):
+    return mu + sigma * rng.standard_normal((n, d))
+
+
+def dense_averaged(X, T, ell):
+    """Textbook closed form with explicit inverses (independent of the eigenbasis code)."""
+    n, d = X.shape
+    a, h = math.exp(-T), ell * (1 - math.exp(-2 * T))
+    xbar = X.mean(0)
+    S = (X - xbar).T @ (X - xbar) / n
+    W = a * S @ np.linalg.inv(a * a * S + h * np.eye(d))
+    b = (np.eye(d) - a * W) @ xbar
+    v = a * a * np.mean(np.var(X, axis=0, ddof=1)) + h
+    return W, b, a * W @ xbar + b, v * W @ W.T
+
+
+@pytest.mark.parametrize("n, d", [(5, 8), (8, 8), (9, 8), (40, 8), (300, 8)])
+def test_averaged_fit_and_generated_distribution_match_dense(n, d):
+    rng = np.random.default_rng(n * 100 + d)
+    X = data(rng, n, d, mu=rng.normal(), sigma=rng.uniform(0.5, 2))
+    T, ell = rng.uniform(0.2, 3), rng.uniform(0.05, 2)
+    W, b, mean, cov = dense_averaged(X, T, ell)
+    W2, b2 = onestep.fit_denoiser(X, T, ell)
+    np.testing.assert_allclose(W2, W, atol=1e-10)
+    np.testing.assert_allclose(b2, b, atol=1e-9)
+    p = onestep.generated_distribution(X, T, ell)
+    np.testing.assert_allclose(p.mean, mean, atol=1e-9)
+    np.testing.assert_allclose(p.mean, X.mean(0), atol=1e-12)  # mean is exactly x̄
+    np.testing.assert_allclose(p.cov, cov, atol=1e-10)
+    assert np.linalg.matrix_rank(W, tol=1e-9) == min(n - 1, d)
+    assert p.rank == min(n - 1, d)
+
+
+def test_averaged_fit_is_the_limit_of_least_squares_with_many_noise_draws():
+    rng = np.random.default_rng(1)
+    n, d, T, ell = 40, 20, 1.0, 0.5
+    X = data(rng, n, d)
+    W, b = onestep.fit_denoiser(X, T, ell)
+    a, h = onestep.forward_coefficients(T, ell)
+    errors = []
+    for R in (10, 100, 1000):
+        Xr = np.repeat(X, R, axis=0)
+        Y = a * Xr + math.sqrt(h) * rng.standard_normal(Xr.shape)
+        A = np.hstack([Y, np.ones((len(Y), 1))])
+        coef = np.linalg.lstsq(A, Xr, rcond=None)[0]
+        errors.append(np.linalg.norm(coef[:-1].T - W) / np.linalg.norm(W))
+    assert errors[2] < 0.05
+    # relative error falls like R^(-1/2): about sqrt(10) per decade
+    assert 2.0 < errors[0] / errors[1] < 5.0 and 2.0 < errors[1] / errors[2] < 5.0
+
+
+@pytest.mark.parametrize("n, d", [(4, 6), (6, 6), (7, 6), (50, 6)])
+def test_single_draw_matches_explicit_ols(n, d):
+    rng = np.random.default_rng(7 + n)
+    X = data(rng, n, d)
+    T, ell = 1.5, 0.3
+    a, h = onestep.forward_coefficients(T, ell)
+    W, b = onestep.fit_denoiser(X, T, ell, method="single_draw", rng=np.random.default_rng(5))
+    # the same noise, fitted independently: W = X_cᵀ (Y_c Y_cᵀ)⁺ Y_c (minimum norm, with intercept)
+    Y = a * X + math.sqrt(h) * np.random.default_rng(5).standard_normal(X.shape)
+    Yc, Xc = Y - Y.mean(0), X - X.mean(0)
+    W_ref = Xc.T @ np.linalg.pinv(Yc @ Yc.T) @ Yc
+    np.testing.assert_allclose(W, W_ref, atol=1e-8)
+    np.testing.assert_allclose(b, X.mean(0) - W_ref @ Y.mean(0), atol=1e-7)
+    p = onestep.generated_distribution(X, T, ell, method="single_draw", rng=np.random.default_rng(5))
+    v = onestep.generator_variance(X, T, ell)
+    np.testing.assert_allclose(p.cov, v * W_ref @ W_ref.T, atol=1e-8)
+    np.testing.assert_allclose(p.mean, a * W_ref @ X.mean(0) + X.mean(0) - W_ref @ Y.mean(0), atol=1e-7)
+    assert p.rank == min(n - 1, d)
+
+
+@pytest.mark.parametrize("method", ["averaged", "single_draw"])
+def test_generated_distribution_matches_monte_carlo_push_forward(method):
+    rng = np.random.default_rng(3)
+    n, d, T, ell = 30, 4, 1.0, 0.5
+    X = data(rng, n, d)
+    W, b = onestep.fit_denoiser(X, T, ell, method, rng=np.random.default_rng(9))
+    p = onestep.generated_distribution(X, T, ell, method, rng=np.random.default_rng(9))
+    a, _ = onestep.forward_coefficients(T, ell)
+    v = onestep.generator_variance(X, T, ell)
+    m = 200_000
+    y = a * X.mean(0) + math.sqrt(v) * rng.standard_normal((m, d))
+    out = y @ W.T + b
+    se = np.sqrt(np.diag(p.cov) / m)
+    assert np.all(np.abs(out.mean(0) - p.mean) < 5 * se)
+    C = np.cov(out.T)
+    assert np.linalg.norm(C - p.cov) / np.linalg.norm(p.cov) < 6 * math.sqrt(2 * d / m) * 2
+
+
+@pytest.mark.parametrize("n, d", [(3, 5), (5, 5), (6, 5), (12, 5), (500, 5)])
+@pytest.mark.parametrize("method", ["averaged", "single_draw"])
+def test_kl_both_directions_match_dense_kl(n, d, method):
+    rng = np.random.default_rng(11 * n + d)
+    X = data(rng, n, d, mu=2.0, sigma=1.5)
+    # the same noise draw in every call (single_draw): a fresh generator, same seed
+    kw = lambda: dict(method=method, rng=np.random.default_rng(1) if method == "single_draw" else None)
+    p = onestep.generated_distribution(X, 1.2, 0.7, **kw())
+    q = Gaussian(np.full(d, 2.0), 1.5**2 * np.eye(d))
+    fwd = onestep.kl_to_target(X, 1.2, 0.7, 2.0, 1.5, **kw())
+    rev = onestep.kl_from_target(X, 1.2, 0.7, 2.0, 1.5, **kw())
+    if n <= d:
+        assert fwd == math.inf and rev == math.inf
+        assert kl_divergence(p, q) == math.inf
+    else:
+        assert fwd == pytest.approx(kl_divergence(p, q), rel=1e-8)
+        assert rev == pytest.approx(kl_divergence(q, p), rel=1e-8)
+        # and against the explicit-inverse textbook formula
+        C = p.cov
+        dm = q.mean - p.mean
+        dense = 0.5 * (np.trace(np.linalg.solve(q.cov, C)) - d + dm @ np.linalg.solve(q.cov, dm)
+                       + np.linalg.slogdet(q.cov)[1] - np.linalg.slogdet(C)[1])
+        assert fwd == pytest.approx(dense, rel=1e-7)
+
+
+def test_memorization_geometry_support_on_affine_hull():
+    rng = np.random.default_rng(2)
+    n, d = 6, 10
+    X = data(rng, n, d)
+    for method in ("averaged", "single_draw"):
+        p = onestep.generated_distribution(X, T0, L0, method, rng=np.random.default_rng(0))
+        samples = p.sample(100, rng)
+        # residual after projecting samples - x̄ on span{x_i - x̄}
+        B = np.linalg.qr((X - X.mean(0)).T)[0][:, : n - 1]
+        R = (samples - X.mean(0)) - (samples - X.mean(0)) @ B @ B.T
+        assert np.max(np.abs(R)) < 1e-8 * np.max(np.abs(samples))
+
+
+def test_population_limit_is_posterior_mean_with_shrunk_variance():
+    rng = np.random.default_rng(4)
+    d, sigma, T, ell = 3, 1.3, 0.8, 0.6
+    X = data(rng, 400_000, d, mu=1.0, sigma=sigma)
+    s, r = onestep.signal_to_noise(T, ell, sigma)
+    a, h = onestep.forward_coefficients(T, ell)
+    W, _ = onestep.fit_denoiser(X, T, ell)
+    np.testing.assert_allclose(W, a * sigma**2 / (a * a * sigma**2 + h) * np.eye(d), atol=5e-3)
+    p = onestep.generated_distribution(X, T, ell)
+    np.testing.assert_allclose(p.cov, r * sigma**2 * np.eye(d), atol=1e-2)
+    q = Gaussian(np.ones(d), sigma**2 * np.eye(d))
+    assert onestep.kl_infinite_data(d, T, ell, sigma) == pytest.approx(
+        kl_divergence(Gaussian(np.ones(d), r * sigma**2 * np.eye(d)), q), rel=1e-12)
+    assert onestep.kl_infinite_data_reverse(d, T, ell, sigma) == pytest.approx(
+        kl_divergence(q, Gaussian(np.ones(d), r * sigma**2 * np.eye(d))), rel=1e-12)
+
+
+def test_defaults_of_the_book():
+    s, r = onestep.signal_to_noise(T0, L0, 1.0)
+    assert s == pytest.approx(1 / (1 - math.exp(-4)), rel=1e-12)
+    assert r == pytest.approx(0.504621, abs=1e-6)
+    assert onestep.kl_infinite_data(100, T0, L0, 1.0) == pytest.approx(9.4284, abs=1e-4)
+    assert onestep.kl_infinite_data_reverse(100, T0, L0, 1.0) == pytest.approx(14.887, abs=1e-3)
+
+
+def mp_expectation(func, gamma, sigma=1.0):
+    """E func(u) for u ~ Marchenko–Pastur(gamma) (gamma < 1), by quadrature."""
+    lo, hi = (1 - math.sqrt(gamma)) ** 2, (1 + math.sqrt(gamma)) ** 2
+    dens = lambda u: math.sqrt(max((hi - u) * (u - lo), 0.0)) / (2 * math.pi * gamma * u)
+    return integrate.quad(lambda u: func(u) * dens(u), lo, hi, limit=200, epsabs=1e-12, epsrel=1e-10)[0]
+
+
+@pytest.mark.parametrize("gamma", [0.05, 0.3, 0.5, 0.9])
+@pytest.mark.parametrize("T, ell", [(T0, L0), (1.0, 1.0), (0.3, 2.0)])
+def test_proportional_limit_matches_quadrature(gamma, T, ell):
+    s, _ = onestep.signal_to_noise(T, ell, 1.0)
+    c = s * (1 + s)
+    f = lambda G: G - 1 - math.log(G)
+    ref = 0.5 * mp_expectation(lambda u: f(c * u * u / (1 + s * u) ** 2), gamma)
+    assert onestep.kl_proportional_limit(gamma, T, ell, 1.0) == pytest.approx(ref, rel=1e-6)
+
+
+def test_proportional_limit_edges_and_simulation():
+    F = lambda g: onestep.kl_proportional_limit(g, T0, L0, 1.0)
+    _, r = onestep.signal_to_noise(T0, L0, 1.0)
+    assert F(0.0) == pytest.approx(0.5 * (r - 1 - math.log(r)), rel=1e-12)
+    assert F(1e-9) == pytest.approx(F(0.0), rel=1e-6)  # no cancellation near 0
+    s, _ = onestep.signal_to_noise(T0, L0, 1.0)
+    slope = (F(1e-5) - F(0.0)) / 1e-5
+    assert slope == pytest.approx((1 + 4 * s) / (2 * (1 + s) ** 3), rel=1e-3)
+    assert F(1 - 1e-12) == pytest.approx(0.93929, abs=1e-5)
+    assert F(1.0) == math.inf and F(2.0) == math.inf
+    assert all(F(a) < F(b) for a, b in [(0.1, 0.2), (0.5, 0.6), (0.9, 0.95)])
+    # simulation at d = 400, gamma = 0.5
+    rng = np.random.default_rng(0)
+    ks = [onestep.kl_to_target(data(rng, 800, 400, mu=0.0), T0, L0, 0.0, 1.0) / 400 for _ in range(2)]
+    assert np.mean(ks) == pytest.approx(F(0.5), rel=0.02)
+
+
+def test_expected_kl_falls_from_n_equal_d_plus_one_and_stays_above_kl_infinity():
+    rng = np.random.default_rng(6)
+    d, reps = 10, 300
+    kl_inf = onestep.kl_infinite_data(d, T0, L0, 1.0)
+    means = []
+    for n in (11, 13, 20, 50, 200, 2000):
+        ks = [onestep.kl_to_target(data(rng, n, d), T0, L0, 10.0, 1.0) for _ in range(reps)]
+        means.append(np.mean(ks))
+    assert all(a > b for a, b in zip(means, means[1:])), means
+    assert min(means) > kl_inf
+    # large-N expansion within a few percent at N = 200 d
+    assert means[-1] == pytest.approx(onestep.kl_large_n(d, 2000, T0, L0, 1.0), rel=0.03)
+    for n in (5, 10):
+        assert onestep.kl_to_target(data(rng, n, d), T0, L0, 10.0, 1.0) == math.inf
+
+
+def test_small_noise_limit():
+    rng = np.random.default_rng(8)
+    X = data(rng, 150, 20)
+    lim = onestep.kl_small_noise_limit(X, 10.0, 1.0)
+    assert onestep.kl_to_target(X, T0, 1e-10, 10.0, 1.0) == pytest.approx(lim, rel=1e-4)
+    assert onestep.kl_small_noise_limit(X[:20], 10.0, 1.0) == math.inf
+    assert onestep.kl_to_target(X[:20], T0, 1e-10, 10.0, 1.0) == math.inf
+
+
+def test_amgm_lower_bound_holds_and_is_tight_for_isotropic():
+    rng = np.random.default_rng(10)
+    for _ in range(100):
+        d = int(rng.integers(1, 10))
+        A = rng.normal(size=(d, d)) * rng.uniform(0.1, 3)
+        p = Gaussian(rng.normal(size=d), A @ A.T + 1e-3 * np.eye(d))
+        mu, sig = rng.normal(), rng.uniform(0.5, 2)
+        bound = onestep.kl_amgm_lower_bound(p, mu, sig)
+        assert bound <= kl_divergence(p, Gaussian(np.full(d, mu), sig**2 * np.eye(d))) + 1e-10
+    p = Gaussian(np.zeros(3), 0.4 * np.eye(3))
+    assert onestep.kl_amgm_lower_bound(p, 0.0, 1.0) == pytest.approx(
+        kl_divergence(p, Gaussian(np.zeros(3), np.eye(3))), rel=1e-12)
+
+
+def test_spectrum_helpers_agree_with_generated_distribution():
+    rng = np.random.default_rng(12)
+    X = data(rng, 30, 12)
+    lam = onestep.empirical_spectrum(X)
+    v = onestep.generator_variance(X, T0, L0)
+    g = onestep.generated_spectrum(lam, T0, L0, v)
+    np.testing.assert_allclose(np.sort(g), onestep.generated_distribution(X, T0, L0).eigvals, atol=1e-12)
+    assert np.all(onestep.empirical_spectrum(X[:5])[:8] == 0.0)  # exact zeros for N <= d
+
+
+BAD = [
+    (dict(X=np.ones((1, 3))), ValueError, "N >= 2"),
+    (dict(X=np.ones(3)), ValueError, "X must be a 2-D"),
+    (dict(X=np.array([[0.0, np.nan], [1.0, 2.0]])), ValueError, "X must contain only finite"),
+    (dict(T=0.0), ValueError, "T must be in"),
+    (dict(T=-1.0), ValueError, "T must be in"),
+    (dict(T=math.inf), ValueError, "T must be in"),
+    (dict(noise_scale=0.0), ValueError, "noise_scale must be in"),
+    (dict(noise_scale=-1.0), ValueError, "noise_scale must be in"),
+    (dict(method="ols"), ValueError, "method must be one of"),
+    (dict(method="single_draw"), ValueError, "rng"),
+    (dict(method="single_draw", rng=3), TypeError, "rng must be a numpy.random.Generator"),
+    (dict(T="2"), TypeError, "T must be a real number"),
+]
+
+
+@pytest.mark.parametrize("kwargs, exc, match", BAD)
+def test_bad_input(kwargs, exc, match):
+    base = dict(X=np.random.default_rng(0).normal(size=(5, 3)), T=1.0, noise_scale=0.5)
+    base.update(kwargs)
+    with pytest.raises(exc, match=match):
+        onestep.generated_distribution(**base)
+    with pytest.raises(exc, match=match):
+        onestep.kl_to_target(target_mean=0.0, target_std=1.0, **base)
+
+
+def test_bad_input_limits():
+    with pytest.raises(ValueError, match="target_std must be in"):
+        onestep.kl_infinite_data(10, 1.0, 1.0, 0.0)
+    with pytest.raises(ValueError, match="gamma must be in"):
+        onestep.kl_proportional_limit(-0.1, 1.0, 1.0, 1.0)
+    with pytest.raises(ValueError, match="d must be an integer >= 1"):
+        onestep.kl_infinite_data(0, 1.0, 1.0, 1.0)
+    with pytest.raises(TypeError, match="d must be an integer"):
+        onestep.kl_infinite_data(10.5, 1.0, 1.0, 1.0)
+    with pytest.raises(ValueError, match="target_mean must be a scalar"):
+        onestep.kl_to_target(np.ones((5, 3)) + np.eye(5, 3), 1.0, 1.0, np.zeros(2), 1.0)
+    with pytest.raises(ValueError, match="target_std must be in"):
+        onestep.kl_to_target(np.ones((5, 3)) + np.eye(5, 3), 1.0, 1.0, 0.0, -1.0)

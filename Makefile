@@ -61,11 +61,11 @@ test: setup chromium
 	echo "== 2/5 notebooks (pytest --nbval over book/*.md)"; $(MAKE) --no-print-directory test-notebooks; \
 	echo "== 3/5 site build with $(JB_FLAGS)"; $(MAKE) --no-print-directory build-check; \
 	echo "== 4/5 internal links"; $(MAKE) --no-print-directory linkcheck; \
-	echo "== 5/5 browser tests (chromium)"; $(MAKE) --no-print-directory test-browser; \
+	echo "== 5/5 browser tests (chromium) and determinism of glued numbers"; $(MAKE) --no-print-directory test-browser; \
 	echo "make test: all passed in $$(( $$(date +%s) - t0 )) s"
 
 test-lib:
-	$(BIN)/python -m pytest tests -m "not browser" -q
+	$(BIN)/python -m pytest tests -m "not browser and not site" -q
 
 test-notebooks:
 	$(BIN)/python -m pytest --nbval-lax --nbval-current-env book -q -p no:cacheprovider
@@ -81,8 +81,9 @@ build-check:
 linkcheck:
 	$(BIN)/linkchecker --no-status --no-warnings -q $(HTML)/index.html && echo "internal links OK"
 
+# browser tests, and the glued numbers of the build against those of the nbval run
 test-browser:
-	$(BIN)/python -m pytest tests -m browser -q
+	$(BIN)/python -m pytest tests -m "browser or site" -q
 
 # Browser tests drive Debian's chromium (never a downloaded browser).
 .PHONY: chromium

@@ -10,6 +10,7 @@ raises, in particular a hidden ``remove-cell`` assertion.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from unittest import mock
 
@@ -58,6 +59,40 @@ if IPyNbFile is not None:
                 return list(super().collect())
 
 
+# --- glued numbers, recorded for the determinism test ---------------------------
+# Every number a page states is glued (myst_nb.glue). While nbval executes the
+# pages, the glued values are recorded here; tests/test_determinism.py compares
+# them with the numbers in the HTML of the site build, an independent second
+# execution. Identical numbers = the book is deterministic.
+GLUE_RECORD = ROOT / "_build" / "nbval-glue.json"
+_glued: dict[str, dict[str, str]] = {}
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    yield
+    outputs = getattr(item, "test_outputs", None)
+    if not outputs or IPyNbFile is None or not isinstance(item.parent, MystNotebook):
+        return
+    page = str(Path(item.parent.path).relative_to(ROOT).with_suffix(""))
+    for out in outputs:
+        scrap = (out.get("metadata") or {}).get("scrapbook")
+        if scrap:
+            prefix = scrap.get("mime_prefix", "")
+            text = out.get("data", {}).get(prefix + "text/plain")
+            if text is not None:
+                _glued.setdefault(page, {})[scrap["name"]] = text
+
+
+def pytest_sessionfinish(session):
+    if _glued:
+        GLUE_RECORD.parent.mkdir(parents=True, exist_ok=True)
+        old = json.loads(GLUE_RECORD.read_text()) if GLUE_RECORD.is_file() else {}
+        old.update(_glued)
+        GLUE_RECORD.write_text(json.dumps(old, indent=1, sort_keys=True))
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "browser: drives chromium through the built site (make test-browser)")
+    config.addinivalue_line("markers", "site: checks the built site against the nbval run (make test-browser)")
     config.addinivalue_line("markers", "slow: takes more than a few seconds")

@@ -228,9 +228,13 @@ def _whiten(p: Gaussian, q: Gaussian):
 
 
 def _f(m: np.ndarray) -> np.ndarray:
-    """``f(m) = m - 1 - ln m`` computed without cancellation near ``m = 1``."""
-    x = m - 1.0
-    return x - np.log1p(x)
+    """``f(m) = m - 1 - ln m`` for ``m > 0``.
+
+    ``log1p(m − 1)`` near ``m = 1`` (no cancellation), ``log m`` elsewhere (for
+    ``m`` below machine epsilon, ``m − 1`` rounds to ``−1``).
+    """
+    near = np.abs(m - 1.0) < 0.5
+    return np.where(near, (m - 1.0) - np.log1p(np.where(near, m - 1.0, 0.0)), (m - 1.0) - np.log(m))
 
 
 def kl_divergence(p: Gaussian, q: Gaussian) -> float:

@@ -203,3 +203,14 @@ def test_bad_pairs_and_eigh_input():
         g2.sample(3, rng=0)
     with pytest.raises(ValueError, match="singular"):
         Gaussian(np.zeros(2), np.diag([1.0, 0.0])).logpdf(np.zeros(2))
+
+
+def test_tiny_but_positive_variance_gives_finite_kl():
+    # an eigenvalue ratio below machine epsilon is still absolutely continuous:
+    # KL = ½ f(m) with f(m) ≈ −1 − ln m, finite (a naive log1p(m − 1) gives inf)
+    for m in (1e-10, 1e-17, 1e-30):
+        p = Gaussian(np.zeros(2), np.diag([1.0, 1.0]))
+        q = Gaussian(np.zeros(2), np.diag([1.0, 1.0 / m]))
+        kl = kl_divergence(p, q)
+        assert math.isfinite(kl)
+        assert kl == pytest.approx(0.5 * (m - 1 - math.log(m)), rel=1e-12)

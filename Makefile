@@ -12,12 +12,13 @@ CHROMIUM ?= /usr/bin/chromium
 # flags of the site build: warnings are errors, every reference must resolve
 JB_FLAGS := -W -n --keep-going
 
-.PHONY: help setup book test test-lib test-notebooks build-check linkcheck test-browser lab clean
+.PHONY: help setup book test test-lib test-notebooks build-check linkcheck test-browser bench lab clean
 
 help:
 	@echo "make book   build the static site into $(HTML) (executes every chapter)"
 	@echo "make test   unit tests, notebooks (nbval), -W build, link check, browser tests"
 	@echo "make lab    JupyterLab with the book's .md files opening as notebooks"
+	@echo "make bench  benchmarks against the obvious alternatives (a few minutes; records book/data/benchmarks.json)"
 	@echo "make clean  remove build outputs (keeps .venv and node_modules)"
 
 # --- setup -------------------------------------------------------------------
@@ -97,6 +98,12 @@ chromium:
 	  echo "    sudo apt-get install -y chromium"; \
 	  echo "or point CHROMIUM=/path/to/chromium at another Chromium build."; exit 1; \
 	fi
+
+# Benchmarks (not part of make test; tests/test_bench.py runs a tiny version).
+# The recorded run is shown on the page book/performance.md. The whole-site size
+# is read from _build/html, so build the site first for an up-to-date figure.
+bench: setup
+	$(BIN)/python -m lindiff.bench
 
 lab: setup
 	$(BIN)/jupyter lab --notebook-dir=.

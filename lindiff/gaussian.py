@@ -27,7 +27,7 @@ import numpy as np
 
 from ._validate import as_finite_array, as_generator, as_int
 
-__all__ = ["Gaussian", "kl_divergence", "hellinger2"]
+__all__ = ["Gaussian", "kl_divergence", "hellinger2", "f_kl"]
 
 _EPS = np.finfo(float).eps
 
@@ -227,14 +227,23 @@ def _whiten(p: Gaussian, q: Gaussian):
     return m[order], (Ul[:, order]).T @ (B.T @ diff)
 
 
-def _f(m: np.ndarray) -> np.ndarray:
-    """``f(m) = m - 1 - ln m`` for ``m > 0``.
+def f_kl(x) -> np.ndarray:
+    """``f(x) = x − 1 − ln x``, twice ``KL(N(0, x) ‖ N(0, 1))``; ``+inf`` for ``x <= 0``.
 
-    ``log1p(m − 1)`` near ``m = 1`` (no cancellation), ``log m`` elsewhere (for
-    ``m`` below machine epsilon, ``m − 1`` rounds to ``−1``).
+    The building block of every KL in the book (equation ``eq-kl-whitened``).
+    Uses ``log1p(x − 1)`` near ``x = 1`` (no cancellation) and ``log x``
+    elsewhere: for ``x`` below machine epsilon ``x − 1`` rounds to ``−1``, and
+    ``log1p`` would turn a tiny but positive variance into an infinite KL.
     """
-    near = np.abs(m - 1.0) < 0.5
-    return np.where(near, (m - 1.0) - np.log1p(np.where(near, m - 1.0, 0.0)), (m - 1.0) - np.log(m))
+    x = np.asarray(x, dtype=float)
+    near = np.abs(x - 1.0) < 0.5
+    with np.errstate(divide="ignore", invalid="ignore"):
+        y = np.where(near, (x - 1.0) - np.log1p(np.where(near, x - 1.0, 0.0)),
+                     (x - 1.0) - np.log(np.where(x > 0, x, 1.0)))
+    return np.where(x > 0, y, np.inf)
+
+
+_f = f_kl
 
 
 def kl_divergence(p: Gaussian, q: Gaussian) -> float:

@@ -27,13 +27,17 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
-__all__ = ["Choice", "explore", "static_mode", "render_png", "time_update", "MAX_FRAMES"]
+__all__ = ["Choice", "explore", "static_mode", "render_png", "time_update", "time_registered", "MAX_FRAMES"]
 
 #: Environment variable that switches :func:`explore` to precomputed frames.
 STATIC_ENV = "LINDIFF_STATIC_WIDGETS"
 
 #: Upper bound on the number of frames of one explorable figure (site size).
 MAX_FRAMES = 64
+
+# every explorer made in this kernel, with its default (live) parameters, so
+# that the benchmarks can time one update of each (see time_registered)
+_REGISTRY: list[tuple[Callable, dict]] = []
 
 
 def static_mode() -> bool:
@@ -165,6 +169,7 @@ def explore(plot: Callable, controls: dict[str, Choice], fixed: dict | None = No
         if not isinstance(c, Choice):
             raise TypeError(f"controls[{name!r}] must be a lindiff.widgets.Choice, got {type(c).__name__}")
     fixed = dict(fixed or {})
+    _REGISTRY.append((plot, dict(fixed, **{n: c.initial(live=True) for n, c in controls.items()})))
     if static_mode():
         return _static_explorer(plot, controls, fixed, dpi)
     return _live_explorer(plot, controls, fixed)
@@ -246,16 +251,29 @@ def _live_explorer(plot, controls, fixed):
     return box
 
 
-def time_update(plot: Callable, kwargs: dict, repeat: int = 7, dpi: int = 80) -> float:
-    """Median wall time (s) of one widget update: draw the figure and encode it as PNG.
+def time_update(plot: Callable, kwargs: dict, repeat: int = 7) -> float:
+    """Median wall time (s) of one live widget update: draw the figure and encode it.
 
-    This is what a live slider move costs (the kernel side); it is reported in
-    the book's performance page.
+    The encoding is what the live widget displays (``BookFigure._repr_png_``,
+    or a plain PNG for other figures); the time is reported by the benchmarks
+    and in the book's performance page.
     """
     times = []
     for _ in range(repeat):
         t0 = time.perf_counter()
-        render_png(plot(**kwargs), dpi)
+        fig = plot(**kwargs)
+        fig._repr_png_() if hasattr(fig, "_repr_png_") else render_png(fig, colors=None)
         times.append(time.perf_counter() - t0)
     times.sort()
     return times[len(times) // 2]
+
+
+def time_registered(repeat: int = 7) -> list[dict]:
+    """Median update time of every explorer created so far in this kernel.
+
+    Returns a list of ``{"plot": name, "median_s": seconds}`` in creation
+    order, each timed by :func:`time_update` at the explorer's default
+    (live) parameters. Used by ``lindiff.bench``.
+    """
+    return [{"plot": getattr(plot, "__name__", repr(plot)), "median_s": time_update(plot, kwargs, repeat)}
+            for plot, kwargs in _REGISTRY]

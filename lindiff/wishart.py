@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import as_generator, as_int
+from ._validate import as_generator, as_int, as_positive_float
+from .gaussian import f_kl
 
-__all__ = ["wishart_eigenvalues", "isotropic_training_statistics"]
+__all__ = ["wishart_eigenvalues", "isotropic_training_statistics", "onestep_kl_samples"]
 
 
 def wishart_eigenvalues(d: int, dof: int, rng: np.random.Generator, size: int = 1) -> np.ndarray:
@@ -85,10 +86,28 @@ def isotropic_training_statistics(d: int, n: int, sigma: float, rng: np.random.G
     d = as_int(d, "d", minimum=1)
     if n <= d:
         raise ValueError(f"n must be > d = {d} (for n <= d the one-step KL is infinite), got {n}")
-    sigma = float(sigma)
-    if not sigma > 0:
-        raise ValueError(f"sigma must be in (0, inf), got {sigma}")
+    sigma = as_positive_float(sigma, "sigma")
     lam = sigma**2 / n * wishart_eigenvalues(d, n - 1, rng, size)
     mean_err2 = sigma**2 / n * rng.chisquare(d, size=size)
     sbar2 = lam.sum(axis=1) * n / ((n - 1) * d)
     return lam, mean_err2, sbar2
+
+
+def onestep_kl_samples(d: int, n: int, reps: int, T: float, noise_scale: float, target_std: float,
+                       rng: np.random.Generator) -> np.ndarray:
+    """``KL(p_G ‖ p_S)`` of the averaged one-step model for ``reps`` random training sets.
+
+    Exactly distributed as :func:`lindiff.onestep.kl_to_target` on ``n``
+    points of ``N(μ1, σ² I_d)``, but drawn from the sufficient statistics
+    (:func:`isotropic_training_statistics`), so no data and no ``d × d``
+    eigendecomposition are formed. ``n > d`` (for ``n <= d`` the KL is ``inf``).
+    """
+    from .onestep import forward_coefficients
+
+    reps = as_int(reps, "reps", minimum=1)
+    a, h = forward_coefficients(T, noise_scale)
+    sigma = as_positive_float(target_std, "target_std")
+    lam, mean_err2, sbar2 = isotropic_training_statistics(d, n, sigma, rng, reps)
+    v = a * a * sbar2 + h
+    g = v[:, None] * (a * lam / (a * a * lam + h)) ** 2
+    return 0.5 * np.sum(f_kl(g / sigma**2), axis=1) + 0.5 * mean_err2 / sigma**2

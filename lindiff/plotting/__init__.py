@@ -15,9 +15,10 @@ from __future__ import annotations
 import functools
 
 import matplotlib as mpl
+import matplotlib.ticker as mticker
 from matplotlib.figure import Figure
 
-__all__ = ["STYLE", "BookFigure", "styled", "new_figure"]
+__all__ = ["STYLE", "BookFigure", "styled", "new_figure", "plain_log_ticks"]
 
 #: One shared style for every figure of the book.
 STYLE = {
@@ -67,8 +68,40 @@ def styled(func):
     return wrapper
 
 
-def new_figure(ncols: int = 1, nrows: int = 1, width: float = 4.2, height: float = 3.2):
-    """A figure with a grid of axes, each panel ``width`` × ``height`` inches."""
-    fig = BookFigure(figsize=(width * ncols, height * nrows), layout="constrained")
+def new_figure(ncols: int = 1, nrows: int = 1, width: float = 4.2, height: float = 3.2, *,
+               left: float = 0.75, right: float = 0.2, bottom: float = 0.6, top: float = 0.35,
+               wspace: float = 0.85, hspace: float = 0.8):
+    """A figure with a grid of axes, each panel ``width`` × ``height`` inches.
+
+    Margins and gaps are fixed, in inches, rather than computed by a layout
+    engine: constrained layout measured about 60 % of the drawing time of a
+    two-panel figure, and a live widget redraws on every slider move. The
+    defaults leave room for tick labels and an axis label on every side;
+    widen ``left`` or ``bottom`` for long labels.
+
+    Returns
+    -------
+    fig : BookFigure
+    axes : ndarray of Axes, flattened row by row
+    """
+    fig_w = ncols * width
+    fig_h = nrows * height
+    fig = BookFigure(figsize=(fig_w, fig_h))
+    panel_w = (fig_w - left - right - (ncols - 1) * wspace) / ncols
+    panel_h = (fig_h - bottom - top - (nrows - 1) * hspace) / nrows
+    fig.subplots_adjust(left=left / fig_w, right=1 - right / fig_w, bottom=bottom / fig_h, top=1 - top / fig_h,
+                        wspace=wspace / panel_w, hspace=hspace / panel_h)
     axes = fig.subplots(nrows, ncols, squeeze=False)
     return fig, axes.ravel()
+
+
+def plain_log_ticks(ax, x: bool = True, y: bool = True) -> None:
+    """Label the decades of log axes as plain numbers (``0.01``, ``1``, ``100``).
+
+    Matplotlib's default ``10^k`` labels go through the mathtext parser on every
+    redraw, a large share of a live widget's update time.
+    """
+    for axis, on in ((ax.xaxis, x), (ax.yaxis, y)):
+        if on and axis.get_scale() == "log":
+            axis.set_major_formatter(mticker.FuncFormatter(lambda v, _: f"{v:g}"))
+            axis.set_minor_formatter(mticker.NullFormatter())

@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from .. import gaussian
-from . import new_figure, styled
+from . import new_figure, plain_log_ticks, styled
 
 __all__ = ["kl_1d_figure"]
 
@@ -31,13 +31,16 @@ def kl_1d_figure(shift: float = 0.0, var_ratio: float = 1.0) -> Figure:
     ax0.set_ylabel("density")
     ax0.set_ylim(0, max(0.45, 1.05 / math.sqrt(2 * math.pi * var_ratio)))
     ax0.legend(loc="upper left")
+    # the curves from the one-dimensional closed form ½(f(m) + δ²/…), the marked
+    # points from the library's general routine
     ratios = np.geomspace(1e-2, 1e2, 200)
-    pq = [gaussian.kl_divergence(gaussian.Gaussian(np.array([shift]), np.array([[r]])), q) for r in ratios]
-    qp = [gaussian.kl_divergence(q, gaussian.Gaussian(np.array([shift]), np.array([[r]]))) for r in ratios]
+    pq = 0.5 * (gaussian.f_kl(ratios) + shift**2)
+    qp = 0.5 * (gaussian.f_kl(1.0 / ratios) + shift**2 / ratios)
     (line_pq,) = ax1.loglog(ratios, np.maximum(pq, 1e-4), label=r"KL$(p\Vert q)$")
     (line_qp,) = ax1.loglog(ratios, np.maximum(qp, 1e-4), label=r"KL$(q\Vert p)$")
     ax1.plot([var_ratio], [max(gaussian.kl_divergence(p, q), 1e-4)], "o", color=line_pq.get_color())
     ax1.plot([var_ratio], [max(gaussian.kl_divergence(q, p), 1e-4)], "o", color=line_qp.get_color())
+    plain_log_ticks(ax1)
     ax1.set_xlabel("variance ratio $m$ of $p$ to $q$")
     ax1.set_ylabel("KL (nats)")
     ax1.set_ylim(1e-4, 1e3)

@@ -1,0 +1,356 @@
+"""Benchmarks: what every figure costs, against the obvious alternatives.
+
+Run ``make bench`` (or ``python -m lindiff.bench``). Each comparison prints one
+line ::
+
+    BENCH <name> ours=<seconds> baseline=<seconds> ratio=<baseline/ours>
+
+timed with ``time.perf_counter`` over repeated runs (median), and the last line
+is a summary. The run is also recorded in ``book/data/benchmarks.json``, which
+the page "Reproducibility and performance" (``book/performance.md``) shows.
+``--quick`` runs every comparison at tiny sizes (the smoke test of
+``tests/test_bench.py``).
+
+The comparisons:
+
+1. ``ddpm-sampling``: :func:`lindiff.ddpm.sampling_distribution` (eigenbasis,
+   ``O(d³ + T d)``) against propagating the mean and covariance of the sampler
+   through the ``T`` reverse steps with dense ``d × d`` algebra (``O(T d³)``).
+2. ``kl-vs-montecarlo``: the one-step KL by the eigenvalue formula against a
+   Monte-Carlo estimate from samples of the same model, run until its 95 %
+   interval is within 1 % of the estimate.
+3. ``memorization-loop``: :func:`lindiff.memorization.memorization_statistic`
+   against a per-point loop over the reference set (same result to 1e-8).
+4. ``kl-sweep-vs-eigh``: the expected-KL-against-N sweep of the one-step
+   chapter, sampled exactly through the bidiagonal Wishart model
+   (:mod:`lindiff.wishart`), against only the symmetric eigendecompositions
+   that the same sweep on explicit data needs; ratio = eigh time / sweep time.
+5. ``book-execution``: execution time of every page as in a forced build,
+   against the 120 s budget; one more line per chapter.
+6. ``widget-update-<chapter>``: median time of one update of the chapter's
+   explorable figure at its default parameters, against the 0.1 s budget.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+RECORD = ROOT / "book" / "data" / "benchmarks.json"
+
+#: Targets of the issue: minimum ratio per comparison (prefix match).
+TARGETS = {
+    "ddpm-sampling": 100.0,
+    "memorization-loop": 10.0,
+    "kl-sweep-vs-eigh": 0.6,
+    "book-execution": 1.0,
+    "widget-update": 1.0,
+}
+
+
+def median_time(fn, repeat: int) -> float:
+    """Median wall time of ``repeat`` calls of ``fn``."""
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+class Report:
+    """Collects and prints ``BENCH`` lines."""
+
+    def __init__(self):
+        self.rows = []
+
+    def add(self, name, ours, baseline, note=""):
+        ratio = baseline / ours if ours > 0 else math.inf
+        self.rows.append({"name": name, "ours": ours, "baseline": baseline, "ratio": ratio, "note": note})
+        print(f"BENCH {name} ours={ours:.6g} baseline={baseline:.6g} ratio={ratio:.4g}", flush=True)
+        if note:
+            print(f"  # {note}", file=sys.stderr, flush=True)
+
+    def target_of(self, name):
+        for prefix, target in TARGETS.items():
+            if name.startswith(prefix):
+                return target
+        return None
+
+
+# --------------------------------------------------------------------------- 1
+def dense_ddpm_sampling(X, T=1000, beta_min=1e-4, beta_max=1e-2):
+    """Mean and covariance of the linear-DDPM samples by dense propagation (``O(T d³)``).
+
+    The obvious implementation: at every step form the minimiser
+    ``W_t = sqrt(1−ᾱ_t) (ᾱ_t Ĉ + (1−ᾱ_t) I)⁻¹`` (a dense solve), the step
+    matrix ``A_t`` and push ``(m, C) → (A m + c, A C Aᵀ + β_t I)``.
+    """
+    from . import ddpm
+
+    n, d = X.shape
+    betas, abar = ddpm.linear_schedule(T, beta_min, beta_max)
+    xbar = X.mean(0)
+    C = (X - xbar).T @ (X - xbar) / n
+    eye = np.eye(d)
+    m, S = np.zeros(d), eye.copy()
+    for t in range(T - 1, -1, -1):
+        b, ab = betas[t], abar[t]
+        W = math.sqrt(1 - ab) * np.linalg.solve(ab * C + (1 - ab) * eye, eye)
+        bias = -math.sqrt(ab) * W @ xbar
+        A = (eye - b / math.sqrt(1 - ab) * W) / math.sqrt(1 - b)
+        m = A @ m - b / (math.sqrt(1 - ab) * math.sqrt(1 - b)) * bias
+        S = A @ S @ A.T + b * eye
+    return m, S
+
+
+def bench_ddpm_sampling(report, d, T, repeat_ours, repeat_base):
+    from . import ddpm
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((2 * d, d)) * np.sqrt(ddpm.power_law_spectrum(d, 1.0))
+    ours = median_time(lambda: ddpm.sampling_distribution(X, T=T), repeat_ours)
+    base = median_time(lambda: dense_ddpm_sampling(X, T=T), repeat_base)
+    p = ddpm.sampling_distribution(X, T=T)
+    m, S = dense_ddpm_sampling(X, T=T)
+    err = max(np.max(np.abs(p.cov - S)) / np.max(np.abs(S)), np.max(np.abs(p.mean - m)))
+    report.add("ddpm-sampling", ours, base, f"d={d} T={T}; max relative difference {err:.2e}")
+    return err
+
+
+# --------------------------------------------------------------------------- 2
+def bench_kl_montecarlo(report, d, repeat):
+    from . import onestep
+
+    T, ell = 2.0, math.exp(-4)
+    rng = np.random.default_rng(1)
+    X = 10 + rng.standard_normal((3 * d, d))
+    exact = onestep.kl_to_target(X, T, ell, 10.0, 1.0)
+    ours = median_time(lambda: onestep.kl_to_target(X, T, ell, 10.0, 1.0), repeat)
+    p = onestep.generated_distribution(X, T, ell)
+
+    def log_ratio(x):
+        y = (x - p.mean) @ p.eigvecs
+        logp = -0.5 * (np.sum(y * y / p.eigvals, axis=1) + np.sum(np.log(p.eigvals)))
+        logq = -0.5 * np.sum((x - 10.0) ** 2, axis=1)
+        return logp - logq
+
+    # pilot run: how many samples does a 1 % (95 %) interval need?
+    pilot = log_ratio(p.sample(4000, rng))
+    n = int(math.ceil((1.96 * pilot.std() / (0.01 * pilot.mean())) ** 2))
+    holder = {}
+
+    def monte_carlo():
+        vals = log_ratio(p.sample(n, np.random.default_rng(2)))
+        holder["est"], holder["half"] = vals.mean(), 1.96 * vals.std() / math.sqrt(n)
+
+    base = median_time(monte_carlo, repeat)
+    acc = holder["half"] / holder["est"]
+    err = abs(holder["est"] - exact) / exact
+    report.add("kl-vs-montecarlo", ours, base,
+               f"d={d}: {n} samples for a 95% half-width of {100 * acc:.2f}%; MC error vs exact {100 * err:.2f}%")
+    return acc, err
+
+
+# --------------------------------------------------------------------------- 3
+def per_point_statistic(p, train, reference, std):
+    """The memorization statistic with an explicit loop over points (the baseline)."""
+    from scipy.linalg import cho_factor, cho_solve
+
+    from . import memorization
+
+    d = p.dim
+
+    def log_overlap(points):
+        eps2 = memorization.kernel_bandwidth(len(points), d, std) ** 2
+        C = p.cov + eps2 * np.eye(d)
+        factor = cho_factor(C)
+        logdet = 2 * np.sum(np.log(np.diag(factor[0])))
+        vals = []
+        for x in points:
+            r = x - p.mean
+            vals.append(-0.5 * (r @ cho_solve(factor, r) + d * math.log(2 * math.pi) + logdet))
+        top = max(vals)
+        return top + math.log(sum(math.exp(v - top) for v in vals)) - math.log(len(points))
+
+    return log_overlap(train) - log_overlap(reference)
+
+
+def bench_memorization(report, d, n_ref, repeat):
+    from . import memorization, onestep
+
+    rng = np.random.default_rng(3)
+    X = 10 + rng.standard_normal((d // 2, d))
+    ref = 10 + rng.standard_normal((n_ref, d))
+    p = onestep.generated_distribution(X, 2.0, math.exp(-4))
+    ours = median_time(lambda: memorization.memorization_statistic(p, X, ref, 1.0), repeat)
+    base = median_time(lambda: per_point_statistic(p, X, ref, 1.0), max(1, repeat // 3))
+    diff = abs(memorization.memorization_statistic(p, X, ref, 1.0) - per_point_statistic(p, X, ref, 1.0))
+    report.add("memorization-loop", ours, base, f"d={d}, reference {n_ref}; |difference| = {diff:.1e}")
+    return diff
+
+
+# --------------------------------------------------------------------------- 4
+def kl_sweep(d, n_values, reps, rng, T=2.0, ell=math.exp(-4)):
+    """Expected one-step KL at each N (mean over ``reps`` training sets), via Wishart sampling."""
+    from . import onestep, wishart
+
+    out = []
+    for n in n_values:
+        out.append(np.mean(wishart.onestep_kl_samples(d, int(n), reps, T, ell, 1.0, rng)))
+    return np.array(out)
+
+
+def bench_kl_sweep(report, d, n_points, reps, repeat):
+    n_values = np.unique(np.geomspace(d + 1, 100 * d, n_points).astype(int))
+    rng = np.random.default_rng(4)
+    ours = median_time(lambda: kl_sweep(d, n_values, reps, rng), repeat)
+    # the same sweep on explicit data needs one symmetric eigendecomposition per
+    # training set: time only those (matrices prepared beforehand)
+    mats = []
+    for n in n_values:
+        for _ in range(reps):
+            Z = rng.standard_normal((d + 1, d))
+            mats.append(Z.T @ Z / n)
+    eigh_time = median_time(lambda: [np.linalg.eigvalsh(S) for S in mats], repeat)
+    report.add("kl-sweep-vs-eigh", ours, eigh_time,
+               f"d={d}, {len(n_values)} values of N from {n_values[0]} to {n_values[-1]}, {reps} data sets each")
+
+
+# --------------------------------------------------------------------------- 5, 6
+def toc_pages():
+    import yaml
+
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    pages = [toc["root"]] + [c["file"] for part in toc.get("parts", []) for c in part.get("chapters", [])]
+    return [p for p in pages if (ROOT / f"{p}.md").read_text().startswith("---")]
+
+
+TIMING_CELL = """
+import json as _json
+from lindiff import widgets as _lw
+print("LINDIFF-WIDGET-TIMES " + _json.dumps(_lw.time_registered(repeat=%d)))
+"""
+
+
+def execute_page(page: str, widget_repeat: int):
+    """Execute a page as the forced site build does; return (seconds, widget timings)."""
+    import jupytext
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = jupytext.read(ROOT / f"{page}.md")
+    env_before = os.environ.get("LINDIFF_STATIC_WIDGETS")
+    os.environ["LINDIFF_STATIC_WIDGETS"] = "1"
+    try:
+        client = NotebookClient(nb, timeout=600, kernel_name="python3",
+                                resources={"metadata": {"path": str(ROOT / "book")}})
+        t0 = time.perf_counter()
+        with client.setup_kernel():
+            for i, cell in enumerate(nb.cells):
+                client.execute_cell(cell, i)
+            elapsed = time.perf_counter() - t0
+            extra = nbformat.v4.new_code_cell(TIMING_CELL % widget_repeat)
+            nb.cells.append(extra)
+            client.execute_cell(extra, len(nb.cells) - 1)
+    finally:
+        if env_before is None:
+            os.environ.pop("LINDIFF_STATIC_WIDGETS", None)
+        else:
+            os.environ["LINDIFF_STATIC_WIDGETS"] = env_before
+    timings = []
+    for out in extra.get("outputs", []):
+        for line in out.get("text", "").splitlines():
+            if line.startswith("LINDIFF-WIDGET-TIMES "):
+                timings = json.loads(line.split(" ", 1)[1])
+    return elapsed, timings
+
+
+def bench_book(report, pages, widget_repeat, budget=120.0):
+    per_page, widgets = {}, {}
+    for page in pages:
+        seconds, timings = execute_page(page, widget_repeat)
+        per_page[page] = seconds
+        widgets[page] = timings
+    total = sum(per_page.values())
+    report.add("book-execution", total, budget, f"{len(pages)} pages executed as in a forced build")
+    for page, seconds in per_page.items():
+        report.add(f"book-execution-{Path(page).name}", seconds, budget)
+    for page, timings in widgets.items():
+        for k, t in enumerate(timings):
+            suffix = "" if len(timings) == 1 else f"-{k + 1}"
+            report.add(f"widget-update-{Path(page).name}{suffix}", t["median_s"], 0.1, t["plot"])
+    return per_page, widgets
+
+
+# --------------------------------------------------------------------------- main
+def page_sizes():
+    html = ROOT / "_build" / "html"
+    if not html.is_dir():
+        return {}
+    sizes = {str(p.relative_to(html)): p.stat().st_size for p in sorted((html / "book").glob("*.html"))}
+    sizes["(whole site)"] = sum(p.stat().st_size for p in html.rglob("*") if p.is_file())
+    return sizes
+
+
+def machine():
+    info = {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count(),
+            "numpy": np.__version__}
+    try:
+        import scipy
+
+        info["scipy"] = scipy.__version__
+    except ImportError:  # pragma: no cover
+        pass
+    try:
+        info["cpu"] = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
+                           if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return info
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, notation page only (smoke test)")
+    parser.add_argument("--no-record", action="store_true", help="do not write book/data/benchmarks.json")
+    args = parser.parse_args(argv)
+    report = Report()
+    t0 = time.perf_counter()
+    if args.quick:
+        bench_ddpm_sampling(report, d=8, T=20, repeat_ours=3, repeat_base=1)
+        bench_kl_montecarlo(report, d=4, repeat=1)
+        bench_memorization(report, d=6, n_ref=200, repeat=3)
+        bench_kl_sweep(report, d=5, n_points=4, reps=3, repeat=1)
+        bench_book(report, ["book/notation"], widget_repeat=2)
+    else:
+        bench_ddpm_sampling(report, d=200, T=1000, repeat_ours=7, repeat_base=3)
+        bench_kl_montecarlo(report, d=20, repeat=5)
+        bench_memorization(report, d=100, n_ref=10_000, repeat=9)
+        bench_kl_sweep(report, d=100, n_points=40, reps=20, repeat=3)
+        bench_book(report, toc_pages(), widget_repeat=7)
+    met = [r for r in report.rows if report.target_of(r["name"]) is not None]
+    ok = [r for r in met if r["ratio"] >= report.target_of(r["name"])]
+    elapsed = time.perf_counter() - t0
+    print(f"SUMMARY targets_met={len(ok)}/{len(met)} comparisons={len(report.rows)} wall={elapsed:.1f}s", flush=True)
+    if not args.quick and not args.no_record:
+        RECORD.parent.mkdir(parents=True, exist_ok=True)
+        RECORD.write_text(json.dumps({
+            "date": time.strftime("%Y-%m-%d"), "machine": machine(), "rows": report.rows,
+            "targets": TARGETS, "page_sizes": page_sizes(), "wall_seconds": elapsed,
+        }, indent=1) + "\n")
+    return report
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

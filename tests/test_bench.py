@@ -1,0 +1,43 @@
+"""Smoke test of the benchmark suite (``make bench`` is too slow for CI)."""
+
+import re
+
+import numpy as np
+import pytest
+
+from lindiff import bench
+
+LINE = re.compile(r"^BENCH (\S+) ours=(\S+) baseline=(\S+) ratio=(\S+)$")
+
+
+@pytest.mark.slow
+def test_quick_suite_prints_every_comparison(capsys):
+    report = bench.main(["--quick"])
+    out = capsys.readouterr().out.strip().splitlines()
+    rows = [LINE.match(line) for line in out[:-1]]
+    assert all(rows), out
+    names = [m.group(1) for m in rows]
+    for name in ["ddpm-sampling", "kl-vs-montecarlo", "memorization-loop", "kl-sweep-vs-eigh",
+                 "book-execution", "book-execution-notation", "widget-update-notation"]:
+        assert name in names
+    assert out[-1].startswith("SUMMARY targets_met=")
+    for m in rows:
+        ours, base, ratio = map(float, m.group(2, 3, 4))
+        assert ours > 0 and base > 0 and ratio == pytest.approx(base / ours, rel=1e-3)
+    assert len(report.rows) == len(rows)
+
+
+def test_dense_baselines_agree_with_the_closed_forms():
+    from lindiff import ddpm, memorization, onestep
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((12, 6))
+    m, S = bench.dense_ddpm_sampling(X, T=50)
+    p = ddpm.sampling_distribution(X, T=50)
+    np.testing.assert_allclose(S, p.cov, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(m, p.mean, atol=1e-10)
+    X = 10 + rng.standard_normal((5, 8))
+    ref = 10 + rng.standard_normal((300, 8))
+    g = onestep.generated_distribution(X, 2.0, 0.02)
+    assert bench.per_point_statistic(g, X, ref, 1.0) == pytest.approx(
+        memorization.memorization_statistic(g, X, ref, 1.0), abs=1e-8)

@@ -1,0 +1,878 @@
+"""Linear DDPM denoisers on Gaussian data (Merger & Goldt, arXiv 2505.24769), solved in closed form.
+
+A DDPM with a linear noise predictor ``eps(x, t) = W_t x + b_t`` at every step
+``t = 1..T``, trained on ``N`` points from ``N(mu, Sigma)``. Everything here is
+our reconstruction (see ``book/ddpm_denoisers.md`` and ``book/ddpm_dynamics.md``);
+the conventions are those of ``book/notation.md``:
+
+* schedule ``beta_t = beta_min + (beta_max - beta_min) t/T`` for ``t = 1..T`` and
+  ``alpha_bar_t = prod_{s<=t} (1 - beta_s)``;
+* per-step loss averaged exactly over the noise and summed over coordinates,
+  plus ``ridge * ||W_t||_F^2``; with ``center=True`` the bias is tied to the
+  weights, ``b_t = -sqrt(alpha_bar_t) W_t xbar``, and the loss sees the centred
+  covariance; with ``center=False`` ``b_t = 0`` and it sees the second moment;
+* training is gradient flow ``dW/dtau = -grad L_t`` from ``W = 0``;
+* the sampler starts at ``u_T ~ N(0, I)`` and adds noise of variance
+  ``sigma_t^2 = beta_t`` at every step, including ``t = 1``.
+
+Computation
+-----------
+Every trained ``W_t`` is a function of the empirical covariance, so it shares
+its eigenbasis ``v_nu``. One eigendecomposition (``O(N d^2 + d^3)``) turns the
+``T`` matrix problems into ``T x d`` scalar ones, which are evaluated as
+vectorized ``(T, d)`` arrays: ``O(T d)``. No ``d x d`` product is ever formed
+per step. A chapter or test that wants the dense matrices builds them itself.
+
+Arrays of weights have shape ``(K, d)``: one row per selected step (usually all
+``T`` steps, ``K = T``), one column per eigen-direction.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import digamma
+
+from ._validate import (
+    as_data_matrix,
+    as_finite_array,
+    as_generator,
+    as_int,
+    as_nonnegative_float,
+    as_positive_float,
+)
+from .gaussian import Gaussian
+
+__all__ = [
+    "linear_schedule",
+    "power_law_spectrum",
+    "power_law_target",
+    "power_law_training_set",
+    "EmpiricalSpectrum",
+    "empirical_spectrum",
+    "minimiser_weights",
+    "relaxation_rates",
+    "flow_weights",
+    "gd_weights",
+    "sampler_variances",
+    "sampling_moments",
+    "sampling_distribution",
+    "transfer_function",
+    "continuum_transfer",
+    "train_loss",
+    "test_loss",
+    "optimal_loss",
+    "deterministic_equivalent_losses",
+    "sampling_kl",
+    "kl_per_dimension",
+    "direction_overlaps",
+    "kl_scan",
+    "population_kl",
+    "wishart_kl_expectation",
+    "proportional_kl_limit",
+]
+
+_EPS = np.finfo(float).eps
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _as_bool(x, name: str) -> bool:
+    if not isinstance(x, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {type(x).__name__} {x!r}")
+    return bool(x)
+
+
+def _as_beta(x, name: str) -> float:
+    val = as_positive_float(x, name)
+    if val >= 1:
+        raise ValueError(f"{name} must be in (0, 1), got {x!r}")
+    return val
+
+
+def _as_alpha_bars(alpha_bars) -> np.ndarray:
+    ab = as_finite_array(alpha_bars, "alpha_bars", ndim=1)
+    if ab.size < 1 or np.any(ab <= 0) or np.any(ab >= 1):
+        raise ValueError("alpha_bars must be a non-empty 1-D array with entries in (0, 1)")
+    return ab
+
+
+def _as_eigvals(eigvals, name: str = "eigvals") -> np.ndarray:
+    c = as_finite_array(eigvals, name, ndim=1)
+    if c.size < 1 or np.any(c < 0):
+        raise ValueError(f"{name} must be a non-empty 1-D array of non-negative numbers")
+    return c
+
+
+def _as_weights(weights, alpha_bars: np.ndarray, d: int | None = None) -> np.ndarray:
+    w = as_finite_array(weights, "weights", ndim=2)
+    if w.shape[0] != alpha_bars.shape[0] or (d is not None and w.shape[1] != d):
+        want = f"({alpha_bars.shape[0]}, {d if d is not None else 'd'})"
+        raise ValueError(f"weights must have shape {want} (steps x directions), got {w.shape}")
+    return w
+
+
+def _as_target(target, d: int) -> Gaussian:
+    if not isinstance(target, Gaussian):
+        raise TypeError(f"target must be a lindiff.Gaussian, got {type(target).__name__}")
+    if target.dim != d:
+        raise ValueError(f"target must have dimension d = {d} to match the training set, got {target.dim}")
+    if target.is_degenerate:
+        raise ValueError("target must have a positive definite covariance")
+    return target
+
+
+def _as_spectrum(fit) -> "EmpiricalSpectrum":
+    if not isinstance(fit, EmpiricalSpectrum):
+        raise TypeError(
+            f"fit must be an EmpiricalSpectrum (from lindiff.ddpm.empirical_spectrum), got {type(fit).__name__}"
+        )
+    return fit
+
+
+# --------------------------------------------------------------------------- schedule and data
+
+
+def _schedule(T: int, beta_min: float, beta_max: float):
+    """``betas``, ``alpha_bars`` and ``1 - alpha_bars`` computed without cancellation.
+
+    ``1 - alpha_bar_1`` is set to ``beta_1`` exactly (it is so identically), so that
+    the converged null-direction factor ``a_1(0)`` of the sampler is exactly 0.
+    """
+    t = np.arange(1, T + 1)
+    betas = beta_min + (beta_max - beta_min) * t / T
+    log_ab = np.cumsum(np.log1p(-betas))
+    alpha_bars = np.cumprod(1.0 - betas)
+    one_minus = -np.expm1(log_ab)
+    one_minus[0] = betas[0]
+    return betas, alpha_bars, one_minus
+
+
+def linear_schedule(T: int = 1000, beta_min: float = 1e-4, beta_max: float = 1e-2):
+    """The linear DDPM schedule, ``beta_t`` and ``alpha_bar_t`` for ``t = 1..T``.
+
+    ``beta_t = beta_min + (beta_max - beta_min) t / T`` and
+    ``alpha_bar_t = prod_{s<=t} (1 - beta_s)`` (``book/notation.md``, ``eq-ddpm-forward``).
+    Note that ``beta_1 = beta_min + (beta_max - beta_min)/T``, not ``beta_min``.
+
+    Returns
+    -------
+    betas, alpha_bars : ndarray, shape (T,)
+        Entry ``t - 1`` belongs to step ``t``.
+    """
+    T = as_int(T, "T", minimum=1)
+    beta_min = _as_beta(beta_min, "beta_min")
+    beta_max = _as_beta(beta_max, "beta_max")
+    betas, alpha_bars, _ = _schedule(T, beta_min, beta_max)
+    return betas, alpha_bars
+
+
+def power_law_spectrum(d: int, k: float) -> np.ndarray:
+    """Power-law eigenvalues ``lambda_nu = d nu^-k / sum_mu mu^-k``, ``nu = 1..d`` (descending).
+
+    Normalised so that ``sum(lambda) = tr Sigma = d`` (our convention,
+    ``book/notation.md``). ``k = 0`` is the isotropic spectrum.
+    Chapter ``book/ddpm_denoisers.md``, equation ``eq-ddpm-powerlaw``.
+    """
+    d = as_int(d, "d", minimum=1)
+    k = as_nonnegative_float(k, "k")
+    raw = np.arange(1, d + 1, dtype=float) ** (-k)
+    return d * raw / raw.sum()
+
+
+def power_law_target(d: int, k: float, mean=None) -> Gaussian:
+    """The target ``N(mean, diag(power_law_spectrum(d, k)))`` (mean 0 by default).
+
+    The eigenbasis of ``Sigma`` is the standard basis: every quantity of the
+    model is rotation-covariant, so this is no loss of generality.
+    """
+    lam = power_law_spectrum(d, k)
+    mu = np.zeros(lam.size) if mean is None else as_finite_array(mean, "mean", ndim=1)
+    if mu.shape != (lam.size,):
+        raise ValueError(f"mean must have shape ({lam.size},), got {mu.shape}")
+    return Gaussian.from_eigh(mu, lam, np.eye(lam.size))
+
+
+def power_law_training_set(N: int, d: int, k: float, rng: np.random.Generator, mean=None):
+    """Draw ``N`` i.i.d. training points from :func:`power_law_target`.
+
+    Returns
+    -------
+    X : ndarray, shape (N, d)
+    target : Gaussian
+        The distribution the points were drawn from.
+    """
+    N = as_int(N, "N", minimum=2)
+    rng = as_generator(rng)
+    target = power_law_target(d, k, mean)
+    return target.sample(N, rng), target
+
+
+@dataclass(frozen=True, eq=False)
+class EmpiricalSpectrum:
+    """Eigendecomposition of the empirical covariance of a training set.
+
+    Attributes
+    ----------
+    eigvals : ndarray, shape (d,)
+        ``c_nu``, in **descending** order; exact zeros in the null space
+        (``d - N + 1`` of them with ``center=True`` and ``N <= d``).
+    eigvecs : ndarray, shape (d, d)
+        Orthonormal eigenvectors ``v_nu`` (columns), matching ``eigvals``.
+    mean : ndarray, shape (d,)
+        The point the denoiser is centred on: the empirical mean with
+        ``center=True``, zero with ``center=False``.
+    n_samples : int
+    center : bool
+    """
+
+    eigvals: np.ndarray
+    eigvecs: np.ndarray
+    mean: np.ndarray
+    n_samples: int
+    center: bool
+
+    def __post_init__(self):
+        c = _as_eigvals(self.eigvals)
+        d = c.size
+        V = as_finite_array(self.eigvecs, "eigvecs", ndim=2)
+        m = as_finite_array(self.mean, "mean", ndim=1)
+        if V.shape != (d, d) or m.shape != (d,):
+            raise ValueError(f"eigvecs must have shape ({d}, {d}) and mean ({d},); got {V.shape} and {m.shape}")
+        if float(np.max(np.abs(V.T @ V - np.eye(d)))) > 1e-8:
+            raise ValueError("eigvecs must be an orthogonal matrix (orthonormal columns)")
+        object.__setattr__(self, "eigvals", c)
+        object.__setattr__(self, "eigvecs", V)
+        object.__setattr__(self, "mean", m)
+        object.__setattr__(self, "n_samples", as_int(self.n_samples, "n_samples", minimum=1))
+        object.__setattr__(self, "center", _as_bool(self.center, "center"))
+
+    @property
+    def dim(self) -> int:
+        return int(self.eigvals.shape[0])
+
+    @property
+    def rank(self) -> int:
+        return int(np.count_nonzero(self.eigvals > 0))
+
+
+def empirical_spectrum(X, center: bool = True) -> EmpiricalSpectrum:
+    """Eigenvalues and eigenvectors of ``C = (1/N) sum (x - xbar)(x - xbar)^T`` (or of ``M``).
+
+    With ``center=True`` the centred covariance ``C`` (rank ``min(N - 1, d)``),
+    with ``center=False`` the second moment ``M = X^T X / N`` (rank ``min(N, d)``).
+    One symmetric eigendecomposition of the ``d x d`` matrix. The eigenvalues
+    that must vanish (beyond the rank above) and any below the rounding level
+    ``max(N, d) eps c_max`` are set to exactly zero, so the null space is exact.
+    """
+    X = as_data_matrix(X, "X", min_rows=2)
+    center = _as_bool(center, "center")
+    N, d = X.shape
+    mean = X.mean(axis=0) if center else np.zeros(d)
+    Xc = X - mean
+    c, V = np.linalg.eigh(Xc.T @ Xc / N)
+    c, V = c[::-1].copy(), V[:, ::-1].copy()  # descending: nu = 1 is the largest
+    rank = min(N - 1 if center else N, d)
+    c[rank:] = 0.0
+    c[c <= max(N, d) * _EPS * max(c[0], np.finfo(float).tiny)] = 0.0
+    return EmpiricalSpectrum(c, V, mean, N, center)
+
+
+# --------------------------------------------------------------------------- training
+
+
+def minimiser_weights(eigvals, alpha_bars, ridge: float = 0.0) -> np.ndarray:
+    """Eigenvalues of the loss minimiser ``W_t^*`` on each eigen-direction of the empirical covariance.
+
+    .. math:: w_t(\\nu) = \\frac{\\sqrt{1-\\bar\\alpha_t}}{\\bar\\alpha_t c_\\nu + 1 - \\bar\\alpha_t + \\mathrm{ridge}}
+
+    Chapter ``book/ddpm_denoisers.md``, equation ``eq-ddpm-minimiser``.
+
+    Returns
+    -------
+    ndarray, shape (len(alpha_bars), len(eigvals))
+    """
+    return flow_weights(eigvals, alpha_bars, ridge, math.inf)
+
+
+def relaxation_rates(eigvals, alpha_bars, ridge: float = 0.0) -> np.ndarray:
+    """``r_t(nu) = alpha_bar_t c_nu + 1 - alpha_bar_t + ridge``: half the gradient-flow decay rate.
+
+    Under ``dW/dtau = -grad L_t`` the mode ``nu`` of step ``t`` relaxes as
+    ``exp(-2 r_t(nu) tau)`` (``book/ddpm_dynamics.md``, ``eq-ddpm-flow``).
+    Shape ``(len(alpha_bars), len(eigvals))``.
+    """
+    c = _as_eigvals(eigvals)
+    ab = _as_alpha_bars(alpha_bars)
+    ridge = as_nonnegative_float(ridge, "ridge")
+    return ab[:, None] * c[None, :] + (1.0 - ab)[:, None] + ridge
+
+
+def flow_weights(eigvals, alpha_bars, ridge: float = 0.0, train_time: float = math.inf) -> np.ndarray:
+    """Weights after gradient flow from ``W = 0`` for time ``train_time``.
+
+    .. math:: w_t(\\nu, \\tau) = w_t^*(\\nu)\\,\\big(1 - e^{-2 r_t(\\nu)\\tau}\\big)
+
+    ``train_time = inf`` gives the minimiser. Chapter ``book/ddpm_dynamics.md``,
+    equation ``eq-ddpm-flow``. Shape ``(len(alpha_bars), len(eigvals))``.
+    """
+    c = _as_eigvals(eigvals)
+    ab = _as_alpha_bars(alpha_bars)
+    ridge = as_nonnegative_float(ridge, "ridge")
+    tau = as_nonnegative_float(train_time, "train_time", allow_inf=True)
+    return _flow(c, ab, 1.0 - ab, ridge, tau)
+
+
+def _flow(c, ab, one_minus, ridge, tau):
+    r = ab[:, None] * c[None, :] + one_minus[:, None] + ridge
+    frac = 1.0 if math.isinf(tau) else -np.expm1(-2.0 * r * tau)
+    return np.sqrt(one_minus)[:, None] * frac / r
+
+
+def gd_weights(eigvals, alpha_bars, ridge: float = 0.0, lr: float = 0.05, steps: int = 100) -> np.ndarray:
+    """Weights after ``steps`` steps of gradient descent with step size ``lr`` from ``W = 0``.
+
+    .. math:: w_t(\\nu, K) = w_t^*(\\nu)\\,\\big(1 - (1 - 2\\eta r_t(\\nu))^K\\big)
+
+    Gradient descent is stable only for ``lr < 1 / max r``; a larger ``lr``
+    raises ``ValueError``. Chapter ``book/ddpm_dynamics.md``, equation ``eq-ddpm-gd``.
+    """
+    c = _as_eigvals(eigvals)
+    ab = _as_alpha_bars(alpha_bars)
+    ridge = as_nonnegative_float(ridge, "ridge")
+    lr = as_positive_float(lr, "lr")
+    steps = as_int(steps, "steps", minimum=0)
+    r = ab[:, None] * c[None, :] + (1.0 - ab)[:, None] + ridge
+    if lr * float(r.max()) >= 1.0:
+        raise ValueError(
+            f"lr must be below 1 / max r = {1.0 / float(r.max()):.4g} for stable gradient descent, got {lr!r}"
+        )
+    wstar = np.sqrt(1.0 - ab)[:, None] / r
+    return wstar * (1.0 - (1.0 - 2.0 * lr * r) ** steps)
+
+
+# --------------------------------------------------------------------------- sampling
+
+
+def _sampler(gain, betas, sigma2):
+    """Product formula from the per-step gains ``beta_t w_t / sqrt(1 - alpha_bar_t)``.
+
+    ``a_t = (1 - gain_t) / sqrt(1 - beta_t)``; the reverse recursion
+    ``s_{t-1} = a_t^2 s_t + sigma_t^2`` from ``s_T = 1`` telescopes to
+    ``s = prod_t a_t^2 + sum_t sigma_t^2 prod_{s<t} a_s^2``.
+    """
+    a = (1.0 - gain) / np.sqrt(1.0 - betas)[:, None]
+    cp = np.cumprod(a * a, axis=0)  # cp[t-1] = prod_{s<=t} a_s^2
+    s = cp[-1] + sigma2[0] + (sigma2[1:, None] * cp[:-1]).sum(axis=0)
+    p = np.prod(a, axis=0)
+    return s, p
+
+
+def sampler_variances(weights, betas, alpha_bars, sigma2=None):
+    """Variance and mean factor of the reverse chain along each eigen-direction.
+
+    For ``W_t = sum_nu w_t(nu) v_nu v_nu^T`` the reverse step multiplies the
+    ``nu`` coordinate by ``a_t(nu) = (1 - beta_t w_t(nu)/sqrt(1 - alpha_bar_t)) / sqrt(1 - beta_t)``, so
+
+    .. math:: s_\\nu = \\prod_{t=1}^T a_t^2 + \\sum_{t=1}^T \\sigma_t^2 \\prod_{s<t} a_s^2
+
+    (chapter ``book/ddpm_denoisers.md``, equation ``eq-ddpm-product``).
+
+    Parameters
+    ----------
+    weights : array_like, shape (T, d)
+        ``w_t(nu)`` for ``t = 1..T`` (all steps, in order).
+    betas, alpha_bars : array_like, shape (T,)
+    sigma2 : array_like, shape (T,), optional
+        Sampler noise variances; default ``betas``.
+
+    Returns
+    -------
+    variances : ndarray, shape (d,)
+        ``s_nu``, the variance of the samples along ``v_nu``.
+    mean_factor : ndarray, shape (d,)
+        ``p_nu = prod_t a_t(nu)``, the eigenvalues of ``P_T = A_1 ... A_T``.
+    """
+    ab = _as_alpha_bars(alpha_bars)
+    b = as_finite_array(betas, "betas", ndim=1)
+    if b.shape != ab.shape or np.any(b <= 0) or np.any(b >= 1):
+        raise ValueError(f"betas must have shape {ab.shape} with entries in (0, 1)")
+    w = _as_weights(weights, ab)
+    if sigma2 is None:
+        s2 = b
+    else:
+        s2 = as_finite_array(sigma2, "sigma2", ndim=1)
+        if s2.shape != ab.shape or np.any(s2 < 0):
+            raise ValueError(f"sigma2 must have shape {ab.shape} with entries >= 0")
+    gain = b[:, None] * w / np.sqrt(1.0 - ab)[:, None]
+    return _sampler(gain, b, s2)
+
+
+def _moments(fit, T, ridge, train_time, beta_min, beta_max, last_step_noise):
+    betas, ab, one_minus = _schedule(T, beta_min, beta_max)
+    c = fit.eigvals
+    r = ab[:, None] * c[None, :] + one_minus[:, None] + ridge
+    frac = 1.0 if math.isinf(train_time) else -np.expm1(-2.0 * r * train_time)
+    # gain = beta_t w_t / sqrt(1 - alpha_bar_t), written so that it is exactly 1
+    # in a converged null direction at t = 1 (then a_1 = 0 exactly)
+    gain = betas[:, None] * frac / r
+    sigma2 = betas.copy()
+    if not last_step_noise:
+        sigma2[0] = 0.0
+    s, p = _sampler(gain, betas, sigma2)
+    if fit.center:
+        # b_t = -sqrt(abar_t) W_t xbar: A_t sqrt(abar_t) xbar + c_t = sqrt(abar_{t-1}) xbar
+        m_coords = fit.eigvecs.T @ fit.mean
+        mean = fit.mean - math.sqrt(ab[-1]) * (fit.eigvecs @ (p * m_coords))
+    else:
+        mean = np.zeros(fit.dim)
+    return s, mean
+
+
+def _check_sampling_args(T, ridge, train_time, beta_min, beta_max):
+    return (
+        as_int(T, "T", minimum=1),
+        as_nonnegative_float(ridge, "ridge"),
+        as_nonnegative_float(train_time, "train_time", allow_inf=True),
+        _as_beta(beta_min, "beta_min"),
+        _as_beta(beta_max, "beta_max"),
+    )
+
+
+def sampling_moments(
+    fit,
+    T: int = 1000,
+    ridge: float = 0.0,
+    train_time: float = math.inf,
+    beta_min: float = 1e-4,
+    beta_max: float = 1e-2,
+    last_step_noise: bool = True,
+):
+    """Variances along the empirical eigenvectors and the mean of the samples.
+
+    Parameters
+    ----------
+    fit : EmpiricalSpectrum
+        From :func:`empirical_spectrum`; fixes ``center``.
+    T, ridge, train_time, beta_min, beta_max
+        As in :func:`sampling_distribution`.
+    last_step_noise : bool
+        ``False`` drops the noise of the last step (``sigma_1 = 0``, the DDPM
+        habit). Then, for ``N <= d`` and converged unregularised training, the
+        null directions get variance exactly 0 and every KL is ``inf``.
+
+    Returns
+    -------
+    variances : ndarray, shape (d,)
+        ``s_nu`` along ``fit.eigvecs[:, nu]``.
+    mean : ndarray, shape (d,)
+    """
+    fit = _as_spectrum(fit)
+    T, ridge, train_time, beta_min, beta_max = _check_sampling_args(T, ridge, train_time, beta_min, beta_max)
+    last_step_noise = _as_bool(last_step_noise, "last_step_noise")
+    return _moments(fit, T, ridge, train_time, beta_min, beta_max, last_step_noise)
+
+
+def sampling_distribution(
+    X,
+    T: int = 1000,
+    ridge: float = 0.0,
+    train_time: float = math.inf,
+    center: bool = True,
+    beta_min: float = 1e-4,
+    beta_max: float = 1e-2,
+) -> Gaussian:
+    """The exact law of the samples of the trained linear DDPM, ``N(m_0, S_0)``.
+
+    Each ``W_t`` is trained by gradient flow from 0 for ``train_time``
+    (``inf``: the minimiser, with ridge ``ridge``) on the training set ``X``;
+    the sampler runs ``t = T..1`` with ``sigma_t^2 = beta_t``. In the eigenbasis
+    of the empirical covariance the covariance is ``S_0 = sum_nu s_nu v_nu v_nu^T``
+    (:func:`sampler_variances`) and the mean is
+    ``m_0 = xbar - sqrt(alpha_bar_T) P_T xbar`` (``center=True``) or 0.
+    Chapter ``book/ddpm_denoisers.md``, equations ``eq-ddpm-product`` and ``eq-ddpm-mean``.
+
+    Cost: one SVD of ``X`` plus ``O(T d)``; the result is built with
+    :meth:`Gaussian.from_eigh`, so KL reuses the known eigenbasis.
+    """
+    X = as_data_matrix(X, "X", min_rows=2)
+    T, ridge, train_time, beta_min, beta_max = _check_sampling_args(T, ridge, train_time, beta_min, beta_max)
+    fit = empirical_spectrum(X, center)
+    s, mean = _moments(fit, T, ridge, train_time, beta_min, beta_max, True)
+    return Gaussian.from_eigh(mean, s, fit.eigvecs)
+
+
+def transfer_function(c, T: int = 1000, beta_min: float = 1e-4, beta_max: float = 1e-2) -> np.ndarray:
+    """Sampled variance ``g(c)`` of a direction with empirical variance ``c`` (converged, no ridge).
+
+    The telescoped closed form (chapter ``book/ddpm_denoisers.md``, ``eq-ddpm-telescoped``):
+
+    .. math:: g(c) = \\sigma_1^2 + c^2\\sum_{t=2}^T \\frac{\\sigma_t^2\\bar\\alpha_{t-1}}{v_{t-1}(c)^2}
+              + \\frac{\\bar\\alpha_T c^2}{v_T(c)^2},\\qquad v_t(c) = \\bar\\alpha_t c + 1 - \\bar\\alpha_t,
+
+    with ``sigma_t^2 = beta_t``. Accepts any array of ``c >= 0``.
+    """
+    c = as_finite_array(c, "c")
+    if np.any(c < 0):
+        raise ValueError("c must be >= 0 (a variance)")
+    T = as_int(T, "T", minimum=1)
+    betas, ab, one_minus = _schedule(T, _as_beta(beta_min, "beta_min"), _as_beta(beta_max, "beta_max"))
+    ratio = c[..., None] / (ab * c[..., None] + one_minus)  # c / v_t(c), t = 1..T (no overflow)
+    g = betas[0] + np.sum(betas[1:] * ab[:-1] * ratio[..., :-1] ** 2, axis=-1)
+    return g + ab[-1] * ratio[..., -1] ** 2
+
+
+def continuum_transfer(c, alpha_bar_T: float) -> np.ndarray:
+    """Continuum limit of :func:`transfer_function` (``T -> inf`` at fixed ``alpha_bar_T``).
+
+    .. math:: g(c) = c\\,\\frac{(1-\\bar\\alpha_T)^2 + \\bar\\alpha_T(2-\\bar\\alpha_T)c}{(1-\\bar\\alpha_T+\\bar\\alpha_T c)^2}
+
+    Only the mismatch between ``u_T ~ N(0, I)`` and the forward marginal survives.
+    """
+    c = as_finite_array(c, "c")
+    if np.any(c < 0):
+        raise ValueError("c must be >= 0 (a variance)")
+    a = as_positive_float(alpha_bar_T, "alpha_bar_T")
+    if a >= 1:
+        raise ValueError(f"alpha_bar_T must be in (0, 1), got {alpha_bar_T!r}")
+    return c * ((1 - a) ** 2 + a * (2 - a) * c) / (1 - a + a * c) ** 2
+
+
+# --------------------------------------------------------------------------- losses
+
+
+def _loss(second_moments, weights, ab):
+    root = np.sqrt(1.0 - ab)[:, None]
+    return np.sum((1.0 - root * weights) ** 2 + ab[:, None] * weights**2 * second_moments[None, :], axis=1)
+
+
+def train_loss(fit, weights, alpha_bars) -> np.ndarray:
+    """Noise-averaged training loss of ``W_t = sum w_t(nu) v_nu v_nu^T`` at each step.
+
+    ``L_t = sum_nu [(1 - sqrt(1 - abar_t) w)^2 + abar_t c_nu w^2]``, summed over
+    coordinates, without the ridge penalty (``book/ddpm_denoisers.md``, ``eq-ddpm-losses``).
+    Returns shape ``(len(alpha_bars),)``.
+    """
+    fit = _as_spectrum(fit)
+    ab = _as_alpha_bars(alpha_bars)
+    w = _as_weights(weights, ab, fit.dim)
+    return _loss(fit.eigvals, w, ab)
+
+
+def _test_second_moments(fit, target):
+    """``E (v^T (x - m))^2`` for ``x ~ target``, ``m`` the centring point of ``fit``."""
+    V = fit.eigvecs
+    B = target.eigvecs.T @ V
+    rho = target.eigvals @ B**2
+    e = V.T @ (target.mean - fit.mean)
+    return rho + e**2
+
+
+def test_loss(fit, target, weights, alpha_bars) -> np.ndarray:
+    """Expected loss on fresh data ``x ~ target`` at each step (noise-averaged, summed over coordinates).
+
+    ``L_t = sum_nu [(1 - sqrt(1 - abar_t) w)^2 + abar_t w^2 E(v_nu^T(x - m))^2]`` where
+    ``m`` is the empirical mean (``center=True``) or 0; with a bias this includes
+    the mean error ``abar_t ||W_t (mu - xbar)||^2``. Chapter
+    ``book/ddpm_denoisers.md``, equation ``eq-ddpm-losses``. Shape ``(len(alpha_bars),)``.
+    """
+    fit = _as_spectrum(fit)
+    target = _as_target(target, fit.dim)
+    ab = _as_alpha_bars(alpha_bars)
+    w = _as_weights(weights, ab, fit.dim)
+    return _loss(_test_second_moments(fit, target), w, ab)
+
+
+def optimal_loss(spectrum, alpha_bars) -> np.ndarray:
+    """Test loss of the Bayes-optimal linear predictor (``N = inf``): ``sum_nu abar lambda / (abar lambda + 1 - abar)``."""
+    lam = _as_eigvals(spectrum, "spectrum")
+    ab = _as_alpha_bars(alpha_bars)
+    x = ab[:, None] * lam[None, :]
+    return np.sum(x / (x + (1.0 - ab)[:, None]), axis=1)
+
+
+def _solve_delta(lam, N, z):
+    """Solve ``delta = (1/N) sum lam (1 + delta) / (lam + z (1 + delta))`` elementwise in ``N, z > 0``.
+
+    ``delta - h(delta)`` is convex (``h`` concave increasing), negative at 0 and
+    positive at ``sum(lam)/(N z) + 1``: bisection in ``log(1 + delta)``, then Newton.
+    """
+    def g(delta):
+        e = 1.0 + delta[..., None]
+        return delta - np.sum(lam * e / (lam + z[..., None] * e), axis=-1) / N
+
+    hi = lam.sum() / (N * z) + 1.0
+    llo, lhi = np.zeros_like(hi), np.log1p(hi)
+    for _ in range(60):
+        mid = 0.5 * (llo + lhi)
+        neg = g(np.expm1(mid)) < 0
+        llo = np.where(neg, mid, llo)
+        lhi = np.where(neg, lhi, mid)
+    delta = np.expm1(lhi)
+    for _ in range(3):
+        e = 1.0 + delta[..., None]
+        den = lam + z[..., None] * e
+        slope = 1.0 - np.sum(lam**2 / den**2, axis=-1) / N
+        delta = delta - g(delta) / slope
+    return delta
+
+
+def deterministic_equivalent_losses(spectrum, N, alpha_bars, ridge: float = 0.0):
+    """Proportional-limit prediction of the converged train and test losses (no-bias variant).
+
+    With ``kappa = 1 - abar + ridge``, ``z = kappa / abar`` and ``delta(z)`` solving
+    ``delta = (1/N) sum_nu lambda_nu / (lambda_nu / (1 + delta) + z)``, the
+    deterministic equivalents ``tr (C + z)^-1 ~ sum (lambda/(1+delta) + z)^-1`` and
+    ``tr Sigma (C + z)^-1 ~ N delta`` (squared resolvents by ``-d/dz``) give
+    (chapter ``book/ddpm_denoisers.md``, equation ``eq-ddpm-deteq``)
+
+    ``test = d - 2(1-abar) tr R + (1-abar)^2 tr R^2 + abar(1-abar) tr Sigma R^2``,
+    ``train = d - 2(1-abar) tr R + (1-abar)^2 tr R^2 + (1-abar)(tr R - kappa tr R^2)``,
+    ``R = (abar C + kappa)^-1``. For Gaussian data with known mean 0 and
+    ``center=False``; with ``center=True`` use ``N - 1`` (the mean error is not included).
+
+    Parameters
+    ----------
+    spectrum : array_like, shape (d,)
+        Eigenvalues of ``Sigma`` (positive).
+    N : int or 1-D array of int
+        Number of training points; an array gives one row per value.
+    alpha_bars : array_like, shape (K,)
+
+    Returns
+    -------
+    train, test : ndarray, shape (K,) or (len(N), K)
+        Summed over coordinates.
+    """
+    lam = _as_eigvals(spectrum, "spectrum")
+    if np.any(lam <= 0):
+        raise ValueError("spectrum must be positive")
+    scalar = np.ndim(N) == 0
+    Ns = [as_int(n, "N", minimum=1) for n in np.atleast_1d(N).tolist()] if not scalar else [as_int(N, "N", minimum=1)]
+    Ns = np.asarray(Ns, dtype=float)[:, None]
+    ab = _as_alpha_bars(alpha_bars)
+    ridge = as_nonnegative_float(ridge, "ridge")
+    kappa = 1.0 - ab + ridge
+    z = np.broadcast_to(kappa / ab, (Ns.shape[0], ab.size))
+    delta = _solve_delta(lam, Ns, z)
+    e = 1.0 + delta[..., None]
+    den = lam + z[..., None] * e  # lam/(1+delta) + z = den / (1 + delta)
+    # delta'(z) from implicit differentiation of the fixed-point equation
+    f_z = -np.sum(lam * e**2 / den**2, axis=-1) / Ns
+    f_delta = np.sum(lam**2 / den**2, axis=-1) / Ns
+    ddelta = f_z / (1.0 - f_delta)
+    m1 = np.sum(e / den, axis=-1)  # tr (C + z)^-1
+    m1_prime = np.sum((ddelta[..., None] * lam - e**2) / den**2, axis=-1)
+    trR = m1 / ab
+    trR2 = -m1_prime / ab**2
+    trSR2 = -Ns * ddelta / ab**2
+    om = 1.0 - ab
+    common = lam.size - 2 * om * trR + om**2 * trR2
+    train, test = common + om * (trR - kappa * trR2), common + ab * om * trSR2
+    if scalar:
+        return train[0], test[0]
+    return train, test
+
+
+# --------------------------------------------------------------------------- KL
+
+
+def _overlaps(fit, target):
+    """``rho_nu = v^T Sigma v``, ``rho~_nu = v^T Sigma^-1 v`` and ``ln det Sigma`` (one d x d product)."""
+    lam, U = target.eigvals, target.eigvecs
+    B2 = (U.T @ fit.eigvecs) ** 2
+    return lam @ B2, (1.0 / lam) @ B2, float(np.sum(np.log(lam)))
+
+
+def _kl_eigen(s, mean, fit, target, overlaps=None):
+    """Both KL directions per dimension for samples ``N(mean, V diag(s) V^T)`` against ``target``.
+
+    ``KL(p||q) = sum_nu f(rho_nu/s_nu)/2 + (sum ln rho_nu - ln det Sigma)/2 + mean term``;
+    the middle term (>= 0 by Hadamard's inequality) is the cost of the basis
+    ``V`` not being the eigenbasis of ``Sigma``, whatever the variances.
+    """
+    if np.any(s <= 0):
+        return math.inf, math.inf
+    rho, rho_inv, logdet = _overlaps(fit, target) if overlaps is None else overlaps
+    diff = target.mean - mean
+    dv = fit.eigvecs.T @ diff
+    du = target.eigvecs.T @ diff
+
+    def f(x):
+        return (x - 1.0) - np.log1p(x - 1.0)
+
+    ts = 0.5 * (np.sum(f(rho / s)) + (np.sum(np.log(rho)) - logdet) + np.sum(dv**2 / s))
+    st = 0.5 * (np.sum(f(s * rho_inv)) + (np.sum(np.log(rho_inv)) + logdet) + np.sum(du**2 / target.eigvals))
+    return max(float(ts), 0.0) / fit.dim, max(float(st), 0.0) / fit.dim
+
+
+def direction_overlaps(fit, target):
+    """``(v_nu^T Sigma v_nu, v_nu^T Sigma^-1 v_nu)`` for the empirical eigenvectors ``v_nu``.
+
+    The target variance along each direction the model uses, and the same for
+    the precision. ``KL(target||samples)`` is
+    ``sum_nu f(rho_nu / s_nu)/2 + (sum_nu ln rho_nu - ln det Sigma)/2`` plus a mean term,
+    with ``f(x) = x - 1 - ln x`` (``book/ddpm_denoisers.md``, ``eq-ddpm-kl-eigen``).
+    """
+    fit = _as_spectrum(fit)
+    target = _as_target(target, fit.dim)
+    rho, rho_inv, _ = _overlaps(fit, target)
+    return rho, rho_inv
+
+
+def sampling_kl(
+    fit,
+    target,
+    T: int = 1000,
+    ridge: float = 0.0,
+    train_time: float = math.inf,
+    beta_min: float = 1e-4,
+    beta_max: float = 1e-2,
+    last_step_noise: bool = True,
+):
+    """KL per dimension between the target and the samples, both directions, in the eigenbasis.
+
+    Returns ``(KL(target || samples) / d, KL(samples || target) / d)``, the
+    directions "t||s" and "s||t" of ``book/notation.md``. Equal to
+    :func:`kl_per_dimension` of :func:`sampling_distribution`, but costs one
+    ``d x d`` product plus ``O(T d)``, which makes scans over ridge and training
+    time cheap. ``inf`` (both) when a sampled variance is exactly 0.
+    """
+    fit = _as_spectrum(fit)
+    target = _as_target(target, fit.dim)
+    T, ridge, train_time, beta_min, beta_max = _check_sampling_args(T, ridge, train_time, beta_min, beta_max)
+    last_step_noise = _as_bool(last_step_noise, "last_step_noise")
+    s, mean = _moments(fit, T, ridge, train_time, beta_min, beta_max, last_step_noise)
+    return _kl_eigen(s, mean, fit, target)
+
+
+def kl_per_dimension(samples, target):
+    """``(KL(target || samples) / d, KL(samples || target) / d)`` via :func:`lindiff.kl_divergence`."""
+    from .gaussian import kl_divergence
+
+    if not isinstance(samples, Gaussian):
+        raise TypeError(f"samples must be a lindiff.Gaussian, got {type(samples).__name__}")
+    if not isinstance(target, Gaussian):
+        raise TypeError(f"target must be a lindiff.Gaussian, got {type(target).__name__}")
+    d = samples.dim
+    return kl_divergence(target, samples) / d, kl_divergence(samples, target) / d
+
+
+def population_kl(spectrum, T: int = 1000, beta_min: float = 1e-4, beta_max: float = 1e-2):
+    """KL per dimension at ``N = inf`` (``C = Sigma``, converged, no ridge, mean 0), both directions.
+
+    The samples have variance ``g(lambda_nu)`` along the eigenvectors of ``Sigma``
+    (:func:`transfer_function`), so ``KL(p||q)/d = mean f(lambda/g)/2`` and
+    ``KL(q||p)/d = mean f(g/lambda)/2`` with ``f(x) = x - 1 - ln x``. This is the
+    optimum that the d/N law approaches (``book/ddpm_denoisers.md``, ``eq-ddpm-klinf``).
+    """
+    lam = _as_eigvals(spectrum, "spectrum")
+    if np.any(lam <= 0):
+        raise ValueError("spectrum must be positive")
+    g = transfer_function(lam, T, beta_min, beta_max)
+
+    def f(x):
+        return (x - 1.0) - np.log1p(x - 1.0)
+
+    return float(np.mean(f(lam / g))) / 2, float(np.mean(f(g / lam))) / 2
+
+
+def wishart_kl_expectation(d: int, N: int, center: bool = False):
+    """Exact ``E KL`` per dimension between ``p = N(mu, Sigma)`` and its refitted Gaussian, both directions.
+
+    The refit is ``q_hat = N(xbar, C)`` (``center=True``, ``n = N - 1`` degrees of
+    freedom) or ``N(mu, M)`` (``center=False``, mean known, ``n = N``). Whitening by
+    ``Sigma`` makes ``N C`` a standard Wishart matrix with ``n`` degrees of freedom,
+    whatever ``Sigma`` is, and (chapter ``book/ddpm_denoisers.md``, ``eq-ddpm-wishart``)
+
+    ``E KL(p||q_hat) = [N d/(n - d - 1) - d + (center) d/(n - d - 1) + L] / 2``,
+    ``E KL(q_hat||p) = -L / 2``,   ``L = sum_{i=1}^d psi((n - i + 1)/2) + d ln(2/N)``.
+
+    Returns ``(t||s, s||t)`` per dimension; ``inf`` where the expectation is
+    infinite (``n <= d + 1`` for t||s, ``n < d`` for s||t).
+    """
+    d = as_int(d, "d", minimum=1)
+    N = as_int(N, "N", minimum=2)
+    center = _as_bool(center, "center")
+    n = N - 1 if center else N
+    if n < d:
+        return math.inf, math.inf
+    i = np.arange(1, d + 1)
+    L = float(np.sum(digamma((n - i + 1) / 2.0))) + d * math.log(2.0 / N)
+    st = -0.5 * L / d
+    if n <= d + 1:
+        return math.inf, st
+    mean_term = d / (n - d - 1) if center else 0.0
+    ts = 0.5 * (N * d / (n - d - 1) - d + mean_term + L) / d
+    return ts, st
+
+
+def proportional_kl_limit(ratio):
+    """Proportional limit ``d, N -> inf`` at ``q = d/N`` of :func:`wishart_kl_expectation` (no bias).
+
+    From the Marchenko–Pastur law (``book/ddpm_denoisers.md``, ``eq-ddpm-mp``):
+
+    ``t||s = [q/(1-q) - 1 - (1-q)/q ln(1-q)] / 2``,  ``s||t = [1 + (1-q)/q ln(1-q)] / 2``,
+
+    both ``q/4 + O(q^2)``. Accepts an array of ``q >= 0``; ``0`` at ``q = 0`` and
+    ``inf`` for ``q >= 1``.
+    """
+    q = as_finite_array(ratio, "ratio")
+    if np.any(q < 0):
+        raise ValueError("ratio must be >= 0 (it is d/N)")
+    qs = np.where((q > 0) & (q < 1), q, 0.5)
+    # y = 1 + (1-q)/q ln(1-q) = q/2 + q^2/6 + q^3/12 + ...: the series below q = 1e-4 avoids cancellation
+    y = np.where(qs < 1e-4, qs / 2 + qs**2 / 6 + qs**3 / 12, 1 + (1 - qs) / qs * np.log1p(-qs))
+    ts = 0.5 * (qs / (1 - qs) - y)
+    st = 0.5 * y
+    ts = np.where(q == 0, 0.0, np.where(q >= 1, np.inf, ts))
+    st = np.where(q == 0, 0.0, np.where(q >= 1, np.inf, st))
+    if ts.ndim == 0:
+        return float(ts), float(st)
+    return ts, st
+
+
+def kl_scan(
+    d: int,
+    k: float,
+    N: int,
+    seeds,
+    ridges=(0.0,),
+    train_times=(math.inf,),
+    center: bool = False,
+    T: int = 1000,
+) -> np.ndarray:
+    """KL per dimension of the trained model over training sets, ridges and training times.
+
+    For each seed, draws ``N`` points from :func:`power_law_target` ``(d, k)`` with
+    ``numpy.random.default_rng(seed)`` (the same standard-normal draws for every
+    ``k``, so the whitened data, and hence the refit KL, do not depend on ``k``),
+    fits the empirical spectrum once, and evaluates :func:`sampling_kl` on the
+    grid ``ridges x train_times``.
+
+    Returns
+    -------
+    ndarray, shape (len(seeds), len(ridges), len(train_times), 2)
+        Last axis: ``(KL(target || samples) / d, KL(samples || target) / d)``.
+    """
+    seeds = [as_int(s_, "seeds", minimum=0) for s_ in np.atleast_1d(seeds).tolist()]
+    if not seeds:
+        raise ValueError("seeds must contain at least one seed (integer >= 0)")
+    ridges = [as_nonnegative_float(r, "ridges") for r in np.atleast_1d(ridges).tolist()]
+    taus = [as_nonnegative_float(t, "train_times", allow_inf=True) for t in np.atleast_1d(train_times).tolist()]
+    if not ridges or not taus:
+        raise ValueError("ridges and train_times must each contain at least one value")
+    T = as_int(T, "T", minimum=1)
+    out = np.empty((len(seeds), len(ridges), len(taus), 2))
+    for i, seed in enumerate(seeds):
+        X, target = power_law_training_set(N, d, k, np.random.default_rng(seed))
+        fit = empirical_spectrum(X, center=center)
+        ov = _overlaps(fit, target)
+        for j, r in enumerate(ridges):
+            for l, tau in enumerate(taus):
+                s, mean = _moments(fit, T, r, tau, 1e-4, 1e-2, True)
+                out[i, j, l] = _kl_eigen(s, mean, fit, target, ov)
+    return out

@@ -286,3 +286,142 @@ def test_bad_input_limits():
         onestep.kl_to_target(np.ones((5, 3)) + np.eye(5, 3), 1.0, 1.0, np.zeros(2), 1.0)
     with pytest.raises(ValueError, match="target_std must be in"):
         onestep.kl_to_target(np.ones((5, 3)) + np.eye(5, 3), 1.0, 1.0, 0.0, -1.0)
+
+
+def test_generated_eigenvalue_below_machine_epsilon_keeps_kl_finite():
+    # g ∝ λ² can fall below 1e-16 just above N = d; f(g) = g − 1 − ln g is still finite
+    lam = np.array([1e-10, 0.5, 1.0])
+    g = onestep.generated_spectrum(lam, T0, L0, 1.0)
+    assert g[0] < 1e-16
+    vals = np.array([g[0], 1.0 + 1e-12, 3.0])
+    expected = vals - 1 - np.log(vals)
+    np.testing.assert_allclose(onestep._f(vals), expected, rtol=1e-9)
+    assert onestep._f(np.array([0.0]))[0] == math.inf
+
+
+# --------------------------------------------------------------------------- kl_samples
+@pytest.mark.parametrize("method", ["averaged", "single_draw"])
+@pytest.mark.parametrize("direction", ["forward", "reverse"])
+@pytest.mark.parametrize("d, n", [(4, 5), (4, 6), (4, 9), (3, 40)])
+def test_kl_samples_has_the_law_of_the_kl_of_explicit_training_sets(method, direction, d, n):
+    """Sufficient-statistic sampler vs kl_to_target / kl_from_target on drawn data (two-sample KS)."""
+    from scipy import stats
+
+    rng = np.random.default_rng(1000 * d + n + 7 * len(method) + len(direction))
+    T, ell, mu, sigma, reps = 1.1, 0.4, 3.0, 1.7, 800
+    fast = onestep.kl_samples(d, [n], T, ell, sigma, reps, rng, method, direction)[0]
+    f = onestep.kl_to_target if direction == "forward" else onestep.kl_from_target
+    slow = np.array([f(data(rng, n, d, mu, sigma), T, ell, mu, sigma, method=method,
+                       rng=rng if method == "single_draw" else None) for _ in range(reps)])
+    assert np.all(np.isfinite(fast)) and np.all(np.isfinite(slow))
+    assert stats.ks_2samp(fast, slow).pvalue > 1e-3
+
+
+def test_kl_samples_shapes_infinities_and_seeding():
+    ns = [3, 5, 6, 50]
+    for method in ("averaged", "single_draw"):
+        out = onestep.kl_samples(5, ns, T0, L0, 1.0, 7, np.random.default_rng(3), method)
+        assert out.shape == (4, 7)
+        assert np.all(np.isinf(out[:2])) and np.all(np.isfinite(out[2:]))  # inf exactly for N <= d
+        again = onestep.kl_samples(5, ns, T0, L0, 1.0, 7, np.random.default_rng(3), method)
+        np.testing.assert_array_equal(out, again)
+    assert onestep.kl_samples(5, 40, T0, L0, 1.0, 2, np.random.default_rng(0)).shape == (1, 2)
+
+
+def test_kl_samples_reproduce_the_simulated_targets_at_d_100():
+    """Targets from an independent simulation with explicit data (theory notes §9, 20 training sets)."""
+    kl = onestep.kl_samples(100, [101, 200, 1000], T0, L0, 1.0, 20, np.random.default_rng(2024))
+    means = kl.mean(axis=1)
+    assert abs(means[0] - 97.0) < 5 and abs(means[1] - 32.6) < 1.5 and abs(means[2] - 12.78) < 0.3
+    # and against explicit data at N = 200 (same law, independent draws)
+    rng = np.random.default_rng(5)
+    explicit = [onestep.kl_to_target(data(rng, 200, 100), T0, L0, 10.0, 1.0) for _ in range(20)]
+    se = math.hypot(np.std(explicit) / math.sqrt(20), kl[1].std() / math.sqrt(20))
+    assert abs(np.mean(explicit) - means[1]) < 4 * se
+
+
+def test_single_draw_expected_kl_explodes_just_above_d():
+    """E tr(W Wᵀ) = ∞ for N ≤ d + 2: sample means grow without bound; finite and close to NA for N ≫ d."""
+    d = 20
+    kl_sd = onestep.kl_samples(d, [d + 1, d + 10, 10 * d], T0, L0, 1.0, 400, np.random.default_rng(8),
+                               "single_draw")
+    kl_na = onestep.kl_samples(d, [d + 1, d + 10, 10 * d], T0, L0, 1.0, 400, np.random.default_rng(9))
+    assert np.median(kl_sd[0]) > 3 * np.median(kl_na[0])
+    assert kl_sd[0].max() > 100 * np.median(kl_sd[0])  # heavy tail at N = d + 1
+    assert np.mean(kl_sd[2]) == pytest.approx(np.mean(kl_na[2]), rel=0.1)
+
+
+# --------------------------------------------------------------------------- lower bound on E KL
+def _f_np(x):
+    return x - 1 - np.log(x)
+
+
+def test_per_realization_step_of_the_floor_theorem():
+    """KL_N ≥ KL_∞ − (d/2s)(H − r) + ‖x̄ − μ1‖²/(2σ²) for every training set (proof of thm-kl-floor)."""
+    rng = np.random.default_rng(13)
+    for _ in range(300):
+        d = int(rng.integers(1, 9))
+        n = d + int(rng.integers(1, 40))
+        T, ell, sig, mu = rng.uniform(0.1, 3), rng.uniform(0.01, 3), rng.uniform(0.3, 3), rng.normal()
+        s, r = onestep.signal_to_noise(T, ell, sig)
+        X = data(rng, n, d, mu, sig)
+        xbar = X.mean(0)
+        ubar = np.sum((X - xbar) ** 2) / (n * d * sig**2)  # tr S/(d σ²)
+        m = (n - 1) / n
+        H = s * ubar**2 * (1 + s * ubar / m) / (1 + s * ubar) ** 2
+        low = onestep.kl_infinite_data(d, T, ell, sig) - d / (2 * s) * (H - r) \
+            + np.sum((xbar - mu) ** 2) / (2 * sig**2)
+        assert onestep.kl_to_target(X, T, ell, mu, sig) >= low - 1e-9 * max(1.0, abs(low))
+
+
+@pytest.mark.parametrize("d, n, s", [(1, 2, 0.01), (2, 3, 5.0), (4, 5, 0.1), (4, 5, 100.0), (100, 101, 1.02),
+                                     (10, 30, 2.0), (100, 10_000, 0.01)])
+def test_expectation_step_of_the_floor_theorem_by_quadrature(d, n, s):
+    """E H − r ≤ s m (2/k + 12/k² + 48/k³), k = d(N−1), with ū = m χ²_k / k (quadrature over χ²)."""
+    from scipy import stats
+
+    m, k = (n - 1) / n, d * (n - 1)
+    H = lambda x: s * (m * x / k) ** 2 * (1 + s * x / k) / (1 + s * m * x / k) ** 2
+    lo, hi = max(0.0, k - 40 * math.sqrt(2 * k)), k + 40 * math.sqrt(2 * k) + 60
+    EH = integrate.quad(lambda x: H(x) * stats.chi2.pdf(x, k), lo, hi, points=[k], limit=400)[0]
+    assert EH - s / (1 + s) <= s * m * (2 / k + 12 / k**2 + 48 / k**3)
+
+
+def test_expected_kl_lower_bound_against_simulation():
+    for d, ns in [(4, [5, 6, 10, 40, 400]), (100, [101, 150, 1000])]:
+        kl = onestep.kl_samples(d, ns, T0, L0, 1.0, 400 if d == 4 else 20, np.random.default_rng(d))
+        kl_inf = onestep.kl_infinite_data(d, T0, L0, 1.0)
+        for n, row in zip(ns, kl):
+            bound = onestep.kl_expected_lower_bound(d, n, T0, L0, 1.0)
+            assert bound > kl_inf  # strictly above KL_∞ for d >= 4
+            assert row.mean() - 3 * row.std() / math.sqrt(row.size) > bound
+    assert onestep.kl_expected_lower_bound(10, 10, T0, L0, 1.0) == math.inf
+    # for d ≥ 4 the bracket is positive at every N > d
+    for d in (4, 5, 10):
+        for n in (d + 1, d + 2, 10 * d):
+            assert onestep.kl_expected_lower_bound(d, n, 1.0, 1.0, 1.0) > onestep.kl_infinite_data(d, 1.0, 1.0, 1.0)
+
+
+def test_bad_input_of_the_sweep_functions():
+    g = np.random.default_rng(0)
+    ok = dict(d=5, ns=[10], T=1.0, noise_scale=1.0, target_std=1.0, reps=2, rng=g)
+    for key, val, exc, match in [
+        ("d", 0, ValueError, "d must be an integer >= 1"),
+        ("ns", [1], ValueError, "ns must be an integer >= 2"),
+        ("ns", [2.5], TypeError, "ns must be an integer"),
+        ("ns", [], ValueError, "ns must be an integer or a 1-D sequence"),
+        ("reps", 0, ValueError, "reps must be an integer >= 1"),
+        ("rng", 0, TypeError, "rng must be a numpy.random.Generator"),
+        ("T", -1.0, ValueError, "T must be in"),
+        ("noise_scale", 0.0, ValueError, "noise_scale must be in"),
+        ("target_std", 0.0, ValueError, "target_std must be in"),
+        ("method", "ols", ValueError, "method must be one of"),
+        ("direction", "both", ValueError, "direction must be one of"),
+    ]:
+        kw = dict(ok, **{key: val})
+        with pytest.raises(exc, match=match):
+            onestep.kl_samples(**kw)
+    with pytest.raises(ValueError, match="n must be an integer >= 2"):
+        onestep.kl_expected_lower_bound(5, 1, 1.0, 1.0, 1.0)
+    with pytest.raises(ValueError, match="noise_scale must be in"):
+        onestep.kl_expected_lower_bound(5, 10, 1.0, -1.0, 1.0)

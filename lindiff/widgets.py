@@ -187,7 +187,11 @@ def _draw_html(plot, kwargs, dpi) -> str:
 def _static_explorer(plot, controls, fixed, dpi):
     import ipywidgets as w
 
-    names = list(controls)
+    # a control with a single site value is not a slider here: it is fixed
+    # (it may still offer several live values in a kernel)
+    pinned = {n: c.options(live=False)[0] for n, c in controls.items() if len(c.options(live=False)) == 1}
+    fixed = dict(fixed, **pinned)
+    names = [n for n in controls if n not in pinned]
     grids = [controls[n].options(live=False) for n in names]
     n_frames = 1
     for g in grids:
@@ -210,9 +214,11 @@ def _static_explorer(plot, controls, fixed, dpi):
         return stack
 
     figure = build(0, ())
+    pinned_text = "".join(f" {controls[n].label or n} = {controls[n].fmt.format(v)} here." for n, v in pinned.items())
     note = w.HTML(
         '<span class="lindiff-explore-note" style="font-size:85%;color:#555">'
-        "Precomputed frames: move the sliders to explore. Run the notebook for the live widget.</span>"
+        f"Precomputed frames: move the sliders to explore.{pinned_text} "
+        "Run the notebook for the live widget and more values.</span>"
     )
     box = w.VBox([w.HBox(sliders, layout=w.Layout(flex_flow="row wrap")), note, figure])
     box.add_class("lindiff-explorer")

@@ -115,3 +115,13 @@ def test_frames_are_small_and_decodable():
     assert img.size == (672, 256)
     assert len(png) < 40_000
     assert widgets.time_update(kl_1d_figure, {"shift": 0.5, "var_ratio": 0.25}, repeat=3) > 0
+
+
+def test_single_valued_control_is_fixed_in_the_site_not_a_dead_slider(monkeypatch):
+    monkeypatch.setenv(widgets.STATIC_ENV, "1")
+    box = widgets.explore(line_figure, {"slope": widgets.Choice([2.0], live_values=[1.0, 2.0, 3.0]),
+                                        "offset": widgets.Choice([0.0, 0.5])})
+    sliders = box.children[0].children
+    assert [s.description for s in sliders] == ["offset"]
+    assert "slope = 2.0 here" in box.children[1].value
+    assert len(leaves(box)) == 2 and len(box.links) == 1

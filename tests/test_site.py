@@ -139,8 +139,11 @@ def test_page_renders_offline(browser, base_url, page_path):
                 now = int(float(handle.get_attribute("aria-valuenow")))
                 top = int(float(handle.get_attribute("aria-valuemax")))
                 page.keyboard.press("ArrowLeft" if now == top else "ArrowRight")
-                page.wait_for_timeout(50)
-                after = visible_frames(ex)
+                for _ in range(40):  # the swap is immediate; allow a loaded machine 2 s
+                    after = visible_frames(ex)
+                    if after != before:
+                        break
+                    page.wait_for_timeout(50)
                 assert len(after) == 1 and after != before, f"slider {j} of explorer {i} did not change the figure"
     finally:
         page.close()

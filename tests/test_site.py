@@ -71,6 +71,7 @@ def browser():
 def open_page(browser, url):
     """Load ``url``; return the page and the lists of requests, failures and errors."""
     page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.set_default_timeout(90_000)  # generous: CI machines can be busy
     requests, failed, errors = [], [], []
     page.on("request", lambda r: requests.append(r.url))
     page.on("response", lambda r: failed.append((r.status, r.url)) if r.status >= 400 else None)
@@ -78,7 +79,7 @@ def open_page(browser, url):
     page.goto(url, wait_until="networkidle")
     # MathJax 3 typesets asynchronously; wait for it when the page loads it
     page.evaluate("() => (window.MathJax && MathJax.startup) ? MathJax.startup.promise : null")
-    page.wait_for_load_state("networkidle")
+    page.evaluate("() => document.fonts.ready.then(() => true)")
     return page, requests, failed, errors
 
 

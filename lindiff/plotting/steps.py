@@ -1,0 +1,255 @@
+"""Figures of the chapter "How many diffusion steps?" (``book/diffusion_steps.md``).
+
+Each function draws one figure from parameters, or from a
+:class:`lindiff.steps.StepsSimulation` that the chapter computes once and
+shares between figures. Nothing here computes theory: the numbers come from
+:mod:`lindiff.steps`.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+from .. import onestep, steps
+from . import new_figure, styled
+
+__all__ = [
+    "spectrum_figure",
+    "population_kl_figure",
+    "steps_curves_figure",
+    "optimal_steps_figure",
+    "steps_explorer",
+    "EXPLORER_STEPS",
+]
+
+L0 = math.exp(-4.0)  # the book's default noise scale
+#: Numbers of steps drawn by :func:`steps_explorer` (``math.inf``: the limit).
+EXPLORER_STEPS = (1, 2, 3, 5, 10, 20, 30, 50, 100, 200, math.inf)
+
+
+def _finite(ks):
+    return [k for k in ks if k != math.inf]
+
+
+def _k_label(k) -> str:
+    return "∞" if k == math.inf else f"{k:g}"
+
+
+@styled
+def spectrum_figure(T: float = 2.0, noise_scale: float = L0, target_std: float = 1.0,
+                    steps_list=(1, 2, 5, 20), lam_max: float = 3.0):
+    """Output variance ``c_K(λ)`` of one eigen-direction against its empirical variance ``λ``.
+
+    One curve per number of steps, the ``K → ∞`` limit, and the diagonal
+    ``c = λ`` (the empirical Gaussian ``N(x̄, S)``). The generator input has the
+    variance ``v = a_T² σ² + h_T`` of the forward marginal of ``p_S``. Every curve
+    starts at ``c(0) = 0``: a direction without empirical variance is never
+    filled, whatever ``K`` (theorem ``thm-steps-hull``).
+    """
+    fig, (ax,) = new_figure(1, width=4.4, height=3.2)
+    a, h = onestep.forward_coefficients(T, noise_scale)
+    v = a * a * target_std**2 + h
+    lam = np.linspace(0.0, lam_max, 301)
+    ax.plot(lam, lam, ":", color="#555555", label=r"$c=\lambda$ (empirical Gaussian)")
+    for K in steps_list:
+        ax.plot(lam, steps.generated_spectrum(lam, T, noise_scale, v, K), label=f"$K={K}$")
+    ax.plot(lam, steps.limit_spectrum(lam, T, noise_scale, v), "--", color="black", lw=1.2,
+            label=r"$K\to\infty$")
+    ax.set_xlabel(r"empirical variance $\lambda$ of a direction")
+    ax.set_ylabel(r"generated variance $c_K(\lambda)$")
+    ax.set_xlim(0, lam_max)
+    ax.set_ylim(0, None)
+    ax.set_title(f"$T={T:g}$, $\\ell={noise_scale:.3g}$, $v={v:.3g}$")
+    ax.legend(loc="upper left")
+    return fig
+
+
+@styled
+def population_kl_figure(T_values=(1.0, 2.0, 3.0), noise_scale: float = L0, target_std: float = 1.0,
+                         k_max: int = 1000):
+    """KL per dimension of the ``K``-step sampler with infinitely many data, and its variance deficit.
+
+    Left: ``KL/d`` against ``K`` (log–log) for several diffusion times, with a
+    ``K⁻²`` guide. Right: ``K (1 − c_K/σ²)`` against ``K`` on a log axis; the
+    straight lines of slope ``2 ℓ T / σ²`` per unit of ``ln K`` are the
+    logarithmic factor of the deficit (equation ``eq-steps-deficit-asymptotic``).
+    """
+    fig, (ax0, ax1) = new_figure(2, width=3.5, height=2.9)
+    Ks = np.unique(np.round(np.geomspace(1, k_max, 40)).astype(int))
+    sigma2 = target_std**2
+    for T in T_values:
+        a, h = onestep.forward_coefficients(T, noise_scale)
+        c = np.array([steps.generated_spectrum(np.array([sigma2]), T, noise_scale, a * a * sigma2 + h, int(K))[0]
+                      for K in Ks])
+        kl = [steps.kl_per_dim_infinite_data(int(K), T, noise_scale, target_std) for K in Ks]
+        (line,) = ax0.loglog(Ks, kl, label=f"$T={T:g}$")
+        ax1.semilogx(Ks, Ks * (1 - c / sigma2), color=line.get_color(), label=f"$T={T:g}$")
+        ref = Ks[Ks >= 20]
+        ax1.semilogx(ref, ref[-1] * (1 - c[-1] / sigma2) + 2 * noise_scale * T / sigma2 * np.log(ref / ref[-1]),
+                     ":", color="black", lw=1.0)
+    k_ref = np.array([10.0, float(k_max)])
+    top = steps.kl_per_dim_infinite_data(10, max(T_values), noise_scale, target_std)
+    ax0.loglog(k_ref, 3 * top * (k_ref / 10.0) ** -2, ":", color="black", lw=1.0, label=r"$\propto K^{-2}$")
+    ax0.set_xlabel("number of steps $K$")
+    ax0.set_ylabel(r"KL$(p_G^K\Vert p_S)/d$, $N=\infty$")
+    ax0.legend(loc="lower left")
+    ax1.set_xlabel("number of steps $K$")
+    ax1.set_ylabel(r"$K\,(1-c_K/\sigma^2)$")
+    ax1.set_title(r"dotted: slope $2\ell T/\sigma^2$ per unit of $\ln K$", fontsize=9)
+    ax1.legend(loc="upper left")
+    return fig
+
+
+def _mean_se(x, axis=0):
+    x = np.asarray(x, dtype=float)
+    return x.mean(axis=axis), x.std(axis=axis, ddof=1) / math.sqrt(x.shape[axis])
+
+
+@styled
+def steps_curves_figure(sim: steps.StepsSimulation, n_show=(200, 400, 1000)):
+    """Mean KL and mean memorization statistic against ``K`` for a few training-set sizes.
+
+    Left: ``E KL`` (log–log), with the ``K → ∞`` value as a dashed line.
+    Right: the mean statistic with a band of ±2 standard errors; above zero the
+    generated law is closer to the training set than to a fresh sample.
+    """
+    fig, (ax0, ax1) = new_figure(2, width=3.5, height=2.9)
+    ks = list(sim.steps)
+    fin = np.array(_finite(ks), dtype=float)
+    idx = [ks.index(k) for k in _finite(ks)]
+    for n in n_show:
+        i = int(np.flatnonzero(sim.n == n)[0])
+        kl_m = sim.kl[:, i, :].mean(axis=0)
+        st_m, st_se = _mean_se(sim.statistic[:, i, :])
+        if np.all(np.isfinite(kl_m)):
+            (line,) = ax0.loglog(fin, kl_m[idx], "o-", ms=3, label=f"$N={n}$")
+            if math.inf in ks:
+                ax0.axhline(kl_m[ks.index(math.inf)], ls="--", lw=1.0, color=line.get_color())
+            color = line.get_color()
+        else:
+            color = None
+        (l1,) = ax1.semilogx(fin, st_m[idx], "o-", ms=3, color=color, label=f"$N={n}$")
+        ax1.fill_between(fin, st_m[idx] - 2 * st_se[idx], st_m[idx] + 2 * st_se[idx], color=l1.get_color(),
+                         alpha=0.15, lw=0)
+    ax0.set_xlabel("number of steps $K$")
+    ax0.set_ylabel("mean KL (nats)")
+    ax0.yaxis.set_minor_formatter(NullFormatter())
+    ax0.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    ax0.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{y:g}"))
+    ax0.set_title(r"dashed: $K\to\infty$", fontsize=9)
+    ax0.legend(loc="upper right")
+    ax1.axhline(0.0, color="black", lw=0.8)
+    ax1.set_xlabel("number of steps $K$")
+    ax1.set_ylabel("mean memorization statistic")
+    ax1.set_title("above 0: closer to the training set", fontsize=9)
+    ax1.legend(loc="center right", bbox_to_anchor=(1.0, 0.7))
+    return fig
+
+
+def _category_axis(ax, ks):
+    """y axis with one level per entry of ``[0] + ks`` (``0``: none, ``inf``: the limit)."""
+    levels = [0] + list(ks)
+    ax.set_yticks(range(len(levels)))
+    ax.set_yticklabels([_k_label(k) for k in levels])
+    return {k: i for i, k in enumerate(levels)}
+
+
+@styled
+def optimal_steps_figure(sim: steps.StepsSimulation, k_show=(1, 3, 10, 50, math.inf)):
+    """The trade-off against the training-set size ``N`` and our choice of ``K``.
+
+    Left: the mean memorization statistic against ``N`` for several ``K``;
+    each curve crosses zero at a larger ``N`` the more steps are taken.
+    Right: ``K*``, the largest ``K`` of the grid before the mean statistic
+    reaches zero (definition ``def-steps-criterion``): ``0`` when even one step
+    memorizes, ``∞`` when no number of steps does.
+    """
+    fig, (ax0, ax1) = new_figure(2, width=3.5, height=2.9)
+    ks = list(sim.steps)
+    mean, se = _mean_se(sim.statistic)
+    for k in k_show:
+        j = ks.index(k)
+        (line,) = ax0.plot(sim.n, mean[:, j], "o-", ms=3, label=f"$K={_k_label(k)}$")
+        ax0.fill_between(sim.n, mean[:, j] - 2 * se[:, j], mean[:, j] + 2 * se[:, j], color=line.get_color(),
+                         alpha=0.12, lw=0)
+    ax0.axhline(0.0, color="black", lw=0.8)
+    ax0.set_xlabel("training-set size $N$")
+    ax0.set_ylabel("mean memorization statistic")
+    ax0.legend(loc="upper right", fontsize=8)
+    pos = _category_axis(ax1, ks)
+    best = [steps.largest_generalizing_steps(ks, mean[i]) for i in range(len(sim.n))]
+    ax1.step(sim.n, [pos[b] for b in best], where="mid", color="#1f5aa6")
+    ax1.plot(sim.n, [pos[b] for b in best], "o", color="#1f5aa6", ms=4)
+    ax1.set_xlabel("training-set size $N$")
+    ax1.set_ylabel(r"our choice $K^*$")
+    ax1.set_ylim(-0.5, len(ks) + 0.5)
+    return fig
+
+
+@functools.lru_cache(maxsize=64)
+def _explorer_data(n: int, d: int, T: float, noise_scale: float, repetitions: int, seed: int):
+    """Curves of the explorer, cached: moving only the ``K`` slider redraws without recomputing."""
+    sim = steps.simulate(n, d, T, noise_scale, EXPLORER_STEPS, 10.0, 1.0, repetitions,
+                         np.random.default_rng(seed))
+    pop = np.array([d * steps.kl_per_dim_infinite_data(k, T, noise_scale, 1.0) for k in _finite(EXPLORER_STEPS)])
+    return sim.kl[:, 0, :], sim.statistic[:, 0, :], pop
+
+
+@styled
+def steps_explorer(steps_marked: int = 10, ratio: float = 4.0, T: float = 2.0, d: int = 100,
+                   noise_scale: float = L0, repetitions: int = 8, seed: int = 0):
+    """Explorable figure: KL and memorization statistic against ``K`` at ``N = ratio · d``.
+
+    Left: mean KL at ``N`` training points and at ``N = ∞`` (``d`` times the
+    population value). Right: mean memorization statistic ± 2 standard errors
+    over ``repetitions`` training sets (``d = 100``, ``M = 10⁴``). The marked
+    ``K`` is the slider's; the vertical line is our choice ``K*``
+    (definition ``def-steps-criterion``). Results for one ``(N, T)`` are cached.
+    """
+    if steps_marked not in EXPLORER_STEPS:
+        raise ValueError(f"steps_marked must be one of {_finite(EXPLORER_STEPS)}, got {steps_marked!r}")
+    n = int(round(ratio * d))
+    if n < 2:
+        raise ValueError(f"ratio · d must give at least 2 training points, got N = {n}")
+    kl, stat, pop = _explorer_data(n, d, float(T), float(noise_scale), int(repetitions), int(seed))
+    ks = list(EXPLORER_STEPS)
+    fin = np.array(_finite(ks), dtype=float)
+    idx = [ks.index(k) for k in _finite(ks)]
+    jm = ks.index(steps_marked)
+    st_m, st_se = _mean_se(stat)
+    best = steps.largest_generalizing_steps(ks, st_m)
+    fig, (ax0, ax1) = new_figure(2, width=3.5, height=2.8)
+    ax0.loglog(fin, pop, "-", color="#555555", lw=1.2, label=r"$N=\infty$")
+    kl_m = kl.mean(axis=0)
+    if np.all(np.isfinite(kl_m)):
+        ax0.loglog(fin, kl_m[idx], "o-", ms=3, color="#1f5aa6", label=f"$N={n}$")
+        ax0.axhline(kl_m[-1], ls="--", lw=1.0, color="#1f5aa6")
+        ax0.plot([steps_marked], [kl_m[jm]], "o", ms=9, mfc="none", mec="#d1495b", mew=2)
+        kl_text = f"KL = {kl_m[jm]:.3g}"
+    else:
+        ax0.text(0.5, 0.5, f"KL = ∞ for every K\n(N = {n} ≤ d = {d}:\nsupport on the affine hull)",
+                 transform=ax0.transAxes, ha="center", va="center", color="#d1495b",
+                 bbox=dict(facecolor="white", edgecolor="#d1495b", alpha=0.9))
+        kl_text = "KL = ∞"
+    ax0.set_xlabel("number of steps $K$")
+    ax0.set_ylabel("mean KL (nats)")
+    ax0.legend(loc="lower left")
+    ax1.semilogx(fin, st_m[idx], "o-", ms=3, color="#1f5aa6")
+    ax1.fill_between(fin, st_m[idx] - 2 * st_se[idx], st_m[idx] + 2 * st_se[idx], color="#1f5aa6", alpha=0.15,
+                     lw=0)
+    ax1.plot([steps_marked], [st_m[jm]], "o", ms=9, mfc="none", mec="#d1495b", mew=2)
+    ax1.axhline(0.0, color="black", lw=0.8)
+    ax1.set_xlabel("number of steps $K$")
+    ax1.set_ylabel("mean memorization statistic")
+    for ax in (ax0, ax1):
+        ax.minorticks_off()  # halves the drawing time of a frame (log axes)
+        if 0 < best < math.inf:
+            ax.axvline(best, color="#2e8b57", ls="--", lw=1.2)
+    star = {0: "0 (memorizes at K = 1)", math.inf: "∞ (never binds)"}.get(best, f"{best}")
+    fig.suptitle(f"N = {n} (N/d = {ratio:g}), T = {T:g}.  K = {steps_marked}: {kl_text}, "
+                 f"statistic = {st_m[jm]:+.2f}.  K* = {star}", fontsize=9)
+    return fig

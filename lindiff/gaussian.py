@@ -9,13 +9,15 @@ distribution is singular with respect to the other. The chapter
 "Notation and conventions" (``book/notation.md``) fixes the direction of KL
 and derives the whitened form used below.
 
-Numerical rank
---------------
-A covariance eigenvalue counts as zero when it is at most
+Rank
+----
+A Gaussian built from a dense covariance zeroes the eigenvalues at most
 ``dim * eps * (largest eigenvalue)``, the size of the rounding error of a
-symmetric eigendecomposition. Models that know their exact rank (for example a
-linear denoiser fitted on ``N <= d`` points) pass exact zeros through
-:meth:`Gaussian.from_eigh`, so this tolerance only decides borderline cases.
+symmetric eigendecomposition: they carry no information. A Gaussian built by a
+model through :meth:`Gaussian.from_eigh` keeps its eigenvalues as given: exact
+zeros mark degenerate directions (for example a linear denoiser fitted on
+``N <= d`` points), and a tiny positive variance stays positive, so KL is
+large but finite.
 """
 
 from __future__ import annotations
@@ -88,6 +90,10 @@ class Gaussian:
                 f"(largest {largest:.6g})"
             )
         w = np.clip(w, 0.0, None)
+        if self._eig is None:
+            # eigenvalues of a dense matrix at rounding level carry no
+            # information: make them exact zeros (a degenerate direction)
+            w = np.where(w > _rank_tol(d, largest), w, 0.0)
         for arr in (mean, cov, w, V):
             arr.setflags(write=False)
         object.__setattr__(self, "mean", mean)
@@ -142,9 +148,13 @@ class Gaussian:
 
     @property
     def rank(self) -> int:
-        """Numerical rank of ``cov`` (see the module notes for the tolerance)."""
+        """Rank of ``cov``: the number of positive eigenvalues (see the module notes)."""
+        return int(np.count_nonzero(self.eigvals > 0))
+
+    def logdet_positive(self) -> float:
+        """Sum of the logarithms of the positive eigenvalues of ``cov``."""
         w = self.eigvals
-        return int(np.count_nonzero(w > _rank_tol(self.dim, float(w[-1]))))
+        return float(np.sum(np.log(w[w > 0])))
 
     @property
     def is_degenerate(self) -> bool:
@@ -201,7 +211,7 @@ def _whiten(p: Gaussian, q: Gaussian):
     # so that ill-conditioned covariances are never re-multiplied densely
     R = p.eigvecs * np.sqrt(p.eigvals)
     largest = max(float(lam[-1]), float(p.eigvals[-1]))
-    keep = lam > _rank_tol(d, float(lam[-1]))
+    keep = lam > 0
     diff = p.mean - q.mean
     if not np.all(keep):
         Uo = U[:, ~keep]
@@ -276,10 +286,35 @@ def kl_divergence(p: Gaussian, q: Gaussian) -> float:
     m, delta = w
     if m.size == 0:
         return 0.0
-    if m[0] <= _rank_tol(m.size, float(m[-1])):
+    log_m = _sum_log_m(p, q, m)
+    if log_m is None:
         return math.inf
-    kl = 0.5 * (float(np.sum(_f(m))) + float(delta @ delta))
+    if m[0] > _RESOLVED * m[-1]:
+        kl = 0.5 * (float(np.sum(_f(m))) + float(delta @ delta))
+    else:
+        kl = 0.5 * (float(np.sum(m)) - m.size - log_m + float(delta @ delta))
     return max(kl, 0.0)
+
+
+# whitened eigenvalues above this fraction of the largest are resolved to full
+# relative accuracy by the SVD; below it, ln det comes from the eigenvalues
+_RESOLVED = 1e-8
+
+
+def _sum_log_m(p: Gaussian, q: Gaussian, m: np.ndarray):
+    """``Σ ln m_i`` accurately, or ``None`` when ``p`` lives on a proper subspace of ``q``'s support.
+
+    When all ``m_i`` are resolved by the SVD, sum their logs. Otherwise use
+    ``ln det cov_p − ln det cov_q`` from the eigenvalues the two Gaussians
+    carry, which keeps a tiny but positive variance of ``p`` (known exactly
+    from its model, e.g. ``g ∝ λ²`` just above ``N = d``) instead of losing it
+    to the rounding of the SVD (absolute accuracy ``eps · m_max``).
+    """
+    if m[0] > _RESOLVED * m[-1]:
+        return float(np.sum(np.log(m)))
+    if p.rank != m.size:  # p has fewer directions than the support of q
+        return None
+    return p.logdet_positive() - q.logdet_positive()
 
 
 def hellinger2(p: Gaussian, q: Gaussian) -> float:
@@ -302,8 +337,9 @@ def hellinger2(p: Gaussian, q: Gaussian) -> float:
     m, delta = w
     if m.size == 0:
         return 0.0
-    if m[0] <= _rank_tol(m.size, float(m[-1])):
+    log_m = _sum_log_m(p, q, m)
+    if log_m is None:
         return 1.0
-    log_bc = float(np.sum(0.25 * np.log(m) - 0.5 * np.log1p(0.5 * (m - 1.0))))
+    log_bc = 0.25 * log_m - 0.5 * float(np.sum(np.log1p(0.5 * (m - 1.0))))
     log_bc -= 0.25 * float(np.sum(delta**2 / (1.0 + m)))
     return float(min(max(-math.expm1(min(log_bc, 0.0)), 0.0), 1.0))

@@ -60,6 +60,7 @@ __all__ = [
     "kl_amgm_lower_bound",
     "kl_expected_lower_bound",
     "kl_samples",
+    "kl_noise_sweep",
 ]
 
 METHODS = ("averaged", "single_draw")
@@ -258,10 +259,49 @@ def kl_to_target(X, T: float, noise_scale: float, target_mean, target_std: float
     training set with ``N ≤ d`` (``rank S ≤ N − 1 < d``): ``p_G`` then lives on
     the affine hull of the training points, a null set of the target.
     """
+    if method == "averaged":
+        X = as_data_matrix(X)
+        T, noise_scale = _check_time_noise(T, noise_scale)
+        _check_target(target_mean, target_std, X.shape[1])
+        # the target is isotropic: only the eigenvalues and |x̄ − μ1| are needed (no eigenvectors)
+        return float(kl_noise_sweep(X, T, [noise_scale], target_mean, target_std)[0])
     g, dm, sigma = _generated_terms(X, T, noise_scale, target_mean, target_std, method, rng)
     if np.any(g <= 0):
         return math.inf
     return float(0.5 * np.sum(_f(g / sigma**2)) + 0.5 * float(dm @ dm) / sigma**2)
+
+
+def kl_noise_sweep(X, T: float, noise_scales, target_mean, target_std: float) -> np.ndarray:
+    """``KL(p_G ‖ N(target_mean·1, target_std² I))`` of the averaged fit for many noise scales.
+
+    Equation ``eq-kl-onestep`` evaluated for every ``ℓ`` in ``noise_scales`` from
+    one eigendecomposition of ``S`` (the target is isotropic, so only the
+    eigenvalues and ``‖x̄ − μ1‖`` enter). Used for the small-noise limit
+    (equation ``eq-kl-small-noise``) in chapter ``book/onestep_kl.md``.
+
+    Returns
+    -------
+    ndarray, shape (len(noise_scales),)
+        All ``inf`` for ``N ≤ d`` (degenerate ``p_G`` at every noise scale).
+    """
+    X = as_data_matrix(X)
+    T = as_positive_float(T, "T")
+    ells = as_finite_array(noise_scales, "noise_scales")
+    if ells.ndim != 1 or ells.size < 1 or np.any(ells <= 0):
+        raise ValueError("noise_scales must be a non-empty 1-D sequence of numbers in (0, inf)")
+    mu, sigma = _check_target(target_mean, target_std, X.shape[1])
+    lam = empirical_spectrum(X)
+    if np.any(lam <= 0):
+        return np.full(ells.size, math.inf)
+    a = math.exp(-T)
+    h = -ells * math.expm1(-2.0 * T)                                   # h(ℓ), vectorized
+    v = a * a * float(np.mean(np.var(X, axis=0, ddof=1))) + h           # generator variance
+    g = v[:, None] * (a * lam / (a * a * lam + h[:, None])) ** 2        # g_k(ℓ)
+    dm = X.mean(axis=0) - mu
+    with np.errstate(divide="ignore"):
+        out = 0.5 * np.sum(_f(g / sigma**2), axis=1) + 0.5 * float(dm @ dm) / sigma**2
+    out[np.any(g <= 0, axis=1)] = math.inf                              # underflow of g at extreme ℓ
+    return out
 
 
 def kl_from_target(X, T: float, noise_scale: float, target_mean, target_std: float,
@@ -500,12 +540,18 @@ def kl_samples(d: int, ns, T: float, noise_scale: float, target_std: float, reps
             zbar = rng.standard_normal((reps, d)) / math.sqrt(n)
             mean_off = xi - (math.sqrt(h) / sigma) * np.einsum("rij,rj->ri", W, zbar)
             if direction == "forward":
-                om = np.linalg.svd(W, compute_uv=False)
+                # eigenvalues of W Wᵀ (a symmetric eigensolver is much cheaper than an SVD);
+                # a set whose smallest one is at rounding level is redone with the SVD
+                om2 = np.linalg.eigvalsh(W @ Wt)
+                shaky = om2[:, 0] <= 100 * d * np.finfo(float).eps * om2[:, -1]
+                if np.any(shaky):
+                    om2[shaky] = np.linalg.svd(W[shaky], compute_uv=False)[:, ::-1] ** 2
                 dm = mean_off                                                  # only its norm enters
             else:
                 P, om, _ = np.linalg.svd(W)
+                om2 = om**2
                 dm = np.einsum("rji,rj->ri", P, mean_off)                     # eigenbasis of W Wᵀ
-            g = (a * a * sbar2[:, None] + h / sigma**2) * om**2
+            g = (a * a * sbar2[:, None] + h / sigma**2) * om2
             bad = np.zeros_like(g, dtype=bool)
         with np.errstate(divide="ignore", over="ignore"):
             if direction == "forward":

@@ -116,7 +116,11 @@ def test_power_law_spectrum():
     np.testing.assert_allclose(target.cov, np.diag(ddpm.power_law_spectrum(5, 1.0)), atol=1e-15)
     X, t2 = ddpm.power_law_training_set(4000, 5, 1.0, np.random.default_rng(3))
     assert X.shape == (4000, 5)
-    np.testing.assert_allclose(np.cov(X.T), t2.cov, atol=0.1)
+    np.testing.assert_allclose(np.cov(X.T), t2.cov, atol=4 * math.sqrt(2 / 4000) * t2.eigvals.max())
+    # the same seed gives the same standard-normal draws for every k
+    X0, _ = ddpm.power_law_training_set(7, 5, 0.0, np.random.default_rng(9))
+    X2, t_2 = ddpm.power_law_training_set(7, 5, 2.0, np.random.default_rng(9))
+    np.testing.assert_allclose(X2, X0 * np.sqrt(np.diag(t_2.cov)), rtol=1e-14)
 
 
 @pytest.mark.parametrize("N,d", [(3, 6), (6, 6), (7, 6), (60, 6)])
@@ -450,6 +454,12 @@ def test_deterministic_equivalents_match_simulation_and_facts():
         sims = np.mean(sims, axis=0)
         np.testing.assert_allclose(tr, sims[0], rtol=0.02)
         np.testing.assert_allclose(te, sims[1], rtol=0.02)
+    # an array of N gives one row per N, equal to the scalar calls
+    tr_arr, te_arr = ddpm.deterministic_equivalent_losses(lam, np.array([20, 50, 400]), sel)
+    assert tr_arr.shape == te_arr.shape == (3, 5)
+    for i, N in enumerate((20, 50, 400)):
+        np.testing.assert_allclose(np.array(ddpm.deterministic_equivalent_losses(lam, N, sel)),
+                                   [tr_arr[i], te_arr[i]], rtol=1e-12)
     # N -> inf: the optimum
     tr, te = ddpm.deterministic_equivalent_losses(lam, 10**9, sel)
     np.testing.assert_allclose(te, ddpm.optimal_loss(lam, sel), rtol=1e-6)

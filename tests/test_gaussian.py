@@ -214,3 +214,25 @@ def test_tiny_but_positive_variance_gives_finite_kl():
         kl = kl_divergence(p, q)
         assert math.isfinite(kl)
         assert kl == pytest.approx(0.5 * (m - 1 - math.log(m)), rel=1e-12)
+
+
+def test_tiny_positive_eigenvalue_of_a_model_is_kept_not_rounded_to_zero():
+    # from_eigh: eigenvalues 1e-17 of the largest are known exactly by the model;
+    # KL must be the finite exact value, not inf (a dense Gaussian rounds them away)
+    rng = np.random.default_rng(21)
+    d = 6
+    U = ortho_group.rvs(d, random_state=rng)
+    g = np.array([3e-17, 1e-3, 0.2, 0.5, 1.0, 3.0])
+    p = Gaussian.from_eigh(rng.normal(size=d), g, U)
+    Cq = random_spd(rng, d, cond=5.0)
+    q = Gaussian(rng.normal(size=d), Cq)
+    Qi = np.linalg.inv(Cq)
+    dm = q.mean - p.mean
+    exact = 0.5 * (np.trace(Qi @ p.cov) - d + dm @ Qi @ dm + np.linalg.slogdet(Cq)[1] - np.sum(np.log(g)))
+    assert p.rank == d
+    assert kl_divergence(p, q) == pytest.approx(exact, rel=1e-9)
+    # squared Hellinger: tiny but in [0, 1]
+    assert 0.0 <= hellinger2(p, q) <= 1.0 and hellinger2(p, q) > 0.99
+    # the same covariance passed densely has no such information: degenerate
+    dense = Gaussian(p.mean, p.cov)
+    assert dense.rank == d - 1 and kl_divergence(dense, q) == math.inf

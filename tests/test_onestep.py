@@ -425,3 +425,46 @@ def test_bad_input_of_the_sweep_functions():
         onestep.kl_expected_lower_bound(5, 1, 1.0, 1.0, 1.0)
     with pytest.raises(ValueError, match="noise_scale must be in"):
         onestep.kl_expected_lower_bound(5, 10, 1.0, -1.0, 1.0)
+
+
+def test_kl_noise_sweep_matches_the_eigenbasis_computation():
+    rng = np.random.default_rng(21)
+    for n, d in [(4, 6), (6, 6), (7, 6), (40, 6), (300, 10)]:
+        X = data(rng, n, d, mu=1.5, sigma=0.7)
+        ells = np.geomspace(1e-9, 10, 7)
+        sweep = onestep.kl_noise_sweep(X, 1.3, ells, 1.5, 0.7)
+        assert sweep.shape == (7,)
+        for ell, val in zip(ells, sweep):
+            # independent: the generated Gaussian and the generic Gaussian KL
+            ref = kl_divergence(onestep.generated_distribution(X, 1.3, ell),
+                                Gaussian(np.full(d, 1.5), 0.49 * np.eye(d)))
+            if n <= d:
+                assert val == math.inf and ref == math.inf
+            else:
+                assert val == pytest.approx(ref, rel=1e-8)
+    with pytest.raises(ValueError, match="noise_scales must be"):
+        onestep.kl_noise_sweep(X, 1.0, [0.0, 1.0], 0.0, 1.0)
+    with pytest.raises(ValueError, match="T must be in"):
+        onestep.kl_noise_sweep(X, 0.0, [1.0], 0.0, 1.0)
+
+
+# --------------------------------------------------------------------------- figures of the two chapters
+def test_figures_of_the_onestep_chapters_draw_and_reject_bad_input():
+    from lindiff.plotting import onestep as figs
+
+    kl = onestep.kl_samples(10, [11, 20, 200], T0, L0, 1.0, 3, np.random.default_rng(0))
+    drawn = [
+        figs.spectra_figure(d=10, ns=(5, 20, 100)),
+        figs.denoiser_explorer(d=10, n=5),
+        figs.denoiser_explorer(d=10, n=50, T=0.5, noise_scale=1.0),
+        figs.kl_vs_n_figure([11, 20, 200], kl, d=10, ns_single=[11, 20, 200], kl_single=kl),
+        figs.proportional_limit_figure(sim={10: ([0.5], [0.3])}),
+        figs.time_noise_figure(d=10, ns=(15, 100)),
+        figs.single_draw_figure([11, 20, 200], kl, kl, d=10),
+        figs.kl_explorer(n_over_d=2.0, d=10),
+    ]
+    assert [len(f.axes) for f in drawn] == [2, 2, 2, 1, 1, 2, 1, 2]
+    with pytest.raises(ValueError, match="N/d must be > 1"):
+        figs.kl_explorer(n_over_d=1.0)
+    with pytest.raises(ValueError, match="N must be >= 2"):
+        figs.denoiser_explorer(d=10, n=1)

@@ -13,7 +13,7 @@ import functools
 import math
 
 import numpy as np
-from matplotlib.ticker import FuncFormatter, NullLocator
+from matplotlib.ticker import FuncFormatter, MaxNLocator, NullLocator
 
 from .. import onestep
 from . import STYLE, new_figure, styled
@@ -103,15 +103,14 @@ def spectra_figure(d: int = 100, ns=(50, 200, 1000), T: float = 2.0, noise_scale
         pos = lam > 0
         ax1.loglog(lam[pos] / sig2, g[pos] / sig2, "o", ms=3, mfc="none", color=c, alpha=0.8)
     for ax in (ax0, ax1):
-        ax.axhline(1.0, color=_GREY, ls=":", lw=1)
-        ax.axhline(r, color="k", ls="--", lw=1)
-    ax0.text(d, r * 1.15, rf"$r\sigma^2={r:.3f}$", ha="right", va="bottom", fontsize=8)
-    ax0.text(d, 1.15, r"$\sigma^2$", ha="right", va="bottom", fontsize=8, color="#555555")
+        ax.axhline(1.0, color=_GREY, ls=":", lw=1, label=r"$\sigma^2$" if ax is ax0 else None)
+        ax.axhline(r, color="k", ls="--", lw=1, label=rf"$r\sigma^2$, $r={r:.3f}$" if ax is ax0 else None)
+    ax0.plot([], [], "v", ms=3, color=_GREY, label="exact zeros of $S$")
     ax0.set_ylim(_ZERO_FLOOR / 2, 20)
     ax0.set_xlabel("rank $k$ (descending)")
     ax0.set_ylabel(r"eigenvalue $/\sigma^2$")
     ax0.set_title(r"$\lambda_k$ of $S$ (circles), $g_k$ of $\Sigma_G$ (lines)")
-    ax0.legend(loc="lower left")
+    ax0.legend(loc="lower left", bbox_to_anchor=(0.0, 0.1), fontsize=8, ncol=2)
     ax1.loglog(grid / sig2, grid / sig2, color=_GREY, lw=1, label=r"$g=\lambda$")
     ax1.plot([1.0], [r], "k*", ms=9, label=r"$(\sigma^2, r\sigma^2)$")
     ax1.set_xlim(1e-3, 30)
@@ -171,6 +170,8 @@ def denoiser_explorer(d: int = 100, n: int = 50, T: float = 2.0, noise_scale: fl
     lim = 3.5 * math.sqrt(max(float(lam[-1]), sig2))
     ax1.set_xlim(-lim, lim)
     ax1.set_ylim(-lim, lim)  # same scale on both axes
+    for axis in (ax0.xaxis, ax1.xaxis, ax1.yaxis):  # few ticks: each one costs drawing time
+        axis.set_major_locator(MaxNLocator(nbins=4))
     ax1.set_xlabel("top eigenvector of S")
     ax1.set_ylabel("bottom eigenvector of S")
     ax1.set_title(f"2-D view (T = {T:g}, ℓ = {noise_scale:.3g})")
@@ -203,7 +204,7 @@ def kl_vs_n_figure(ns, kl, d: int = 100, T: float = 2.0, noise_scale: float = ma
     kl_inf = onestep.kl_infinite_data(d, T, noise_scale, target_std)
     x_lo, x_hi = 0.5 * d, 1.3 * ns.max()
     ax.axvspan(x_lo, d, color="#f3d3d8", alpha=0.6, lw=0)
-    ax.text(math.sqrt(x_lo * d), 2.2e3, "$N\\leq d$:\nKL $=+\\infty$", ha="center", va="center", fontsize=9,
+    ax.text(math.sqrt(x_lo * d), 1e3, "$N\\leq d$:\nKL $=+\\infty$", ha="center", va="center", fontsize=9,
             color="#7a1f2b")
     ax.axvline(d, color="#7a1f2b", lw=1)
     grid = np.unique(np.geomspace(d + 1, x_hi, 300).astype(int))
@@ -215,16 +216,18 @@ def kl_vs_n_figure(ns, kl, d: int = 100, T: float = 2.0, noise_scale: float = ma
     ax.axhline(kl_inf, color="k", ls="--", lw=1, label=rf"$\mathrm{{KL}}_\infty={kl_inf:.3f}$")
     ax.errorbar(ns[fin], mean[fin], yerr=2 * se[fin], fmt="o-", ms=4, color="#1f5aa6", capsize=2,
                 label=f"noise-averaged fit, mean ± 2 s.e. ({kl.shape[1]} sets)")
+    top = 1e4
     if kl_single is not None:
         ms_, _ = _mean_se(kl_single)
         ns_single = np.asarray(ns_single)
         ok = np.isfinite(ms_)
         ax.loglog(ns_single[ok], ms_[ok], "s--", ms=4, color="#d1495b", lw=1.2,
                   label=f"single-draw fit, mean ({np.asarray(kl_single).shape[1]} sets)")
+        top = max(top, 3 * float(np.max(ms_[ok])))
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlim(x_lo, x_hi)
-    ax.set_ylim(0.7 * kl_inf, 1e4)
+    ax.set_ylim(0.7 * kl_inf, top)
     ax.set_xlabel("training-set size $N$")
     ax.set_ylabel(r"$\mathrm{KL}(p_G\Vert p_S)$ (nats)")
     ax.set_title(rf"$d={d}$, $T={T:g}$, $\ell={noise_scale:.4g}$, $\sigma={target_std:g}$")
@@ -290,12 +293,12 @@ def time_noise_figure(d: int = 100, ns=(150, 1000), T: float = 2.0, target_std: 
     ells = np.geomspace(1e-8, 1e1, 37)
     for n in ns:
         X, _, _ = _training_set(d, n, target_std, seed)
-        y = [onestep.kl_to_target(X, T, e, 0.0, target_std) for e in ells]
+        y = onestep.kl_noise_sweep(X, T, ells, 0.0, target_std)
         (line,) = ax1.loglog(ells, y, label=f"$N={n}$ (one training set)")
         ax1.axhline(onestep.kl_small_noise_limit(X, 0.0, target_std), color=line.get_color(), ls=":", lw=1)
     ax1.loglog(ells, [onestep.kl_infinite_data(d, T, e, target_std) for e in ells], "--", color="k",
                label=r"$\mathrm{KL}_\infty$")
-    ax1.axvline(math.exp(-2 * T), color=_GREY, lw=1)
+    ax1.axvline(math.exp(-2 * T), color=_GREY, lw=1, label=r"$\ell=e^{-2T}$")
     ax1.set_xlabel(r"noise scale $\ell$")
     ax1.set_ylabel(r"$\mathrm{KL}(p_G\Vert p_S)$ (nats)")
     ax1.set_title(rf"$d={d}$, $T={T:g}$; dotted: $\ell\to0$ limits")
@@ -341,31 +344,34 @@ def kl_explorer(n_over_d: float = 2.0, T: float = 2.0, noise_scale: float = math
         raise ValueError(f"N/d must be > 1: for N <= d the KL is +inf (got {n_over_d})")
     gamma = 1.0 / n_over_d
     fig, (ax0, ax1) = new_figure(2, width=4.4)
-    x = np.geomspace(1.0 + 1e-6, 200, 150)
+    # plain-text labels and few ticks: mathtext parsing would dominate a live update
+    x = np.geomspace(1.0 + 1e-6, 200, 120)
     F = np.array([onestep.kl_proportional_limit(1 / xx, T, noise_scale, target_std) for xx in x])
     F0 = onestep.kl_infinite_data(1, T, noise_scale, target_std)
     Fg = onestep.kl_proportional_limit(gamma, T, noise_scale, target_std)
-    ax0.semilogx(x, F, color="#2e8b57", label=r"$F(d/N)$")
-    ax0.axhline(F0, color="k", ls="--", lw=1, label=r"$\mathrm{KL}_\infty/d$")
-    ax0.plot([n_over_d], [Fg], "o", ms=9, color="#2e8b57", mec="k")
+    ax0.semilogx(x, F, color="#2e8b57", label="F(d/N), large d")
+    ax0.axhline(F0, color="k", ls="--", lw=1, label="KL∞/d")
+    ax0.plot([n_over_d], [Fg], "o", ms=10, mfc="none", mec="#2e8b57", mew=2)
     n = max(int(round(n_over_d * d)), d + 1)
     m, se = _simulated_kl(d, n, float(T), float(noise_scale), float(target_std), reps, seed)
-    ax0.errorbar([n / d], [m / d], yerr=[2 * se / d], fmt="x", color="#1f5aa6", ms=8, mew=2,
-                 label=f"simulated, $d={d}$, $N={n}$")
+    ax0.errorbar([n / d], [m / d], yerr=[2 * se / d], fmt="x", color="#1f5aa6", ms=7, mew=2, zorder=5,
+                 label=f"simulated, d = {d}, N = {n}")
     ax0.set_ylim(0, 1.15 * max(F[0], m / d))
-    ax0.set_xlabel("$N/d$")
-    ax0.set_ylabel(r"KL$/d$ (nats)")
-    ax0.set_title(rf"$F({gamma:.3g})={Fg:.4f}$, $\mathrm{{KL}}_\infty/d={F0:.4f}$")
+    _plain_log_ticks(ax0.xaxis)
+    ax0.set_xlabel("N/d")
+    ax0.set_ylabel("KL/d (nats)")
+    ax0.set_title(f"F({gamma:.3g}) = {Fg:.4f},  KL∞/d = {F0:.4f}")
     ax0.legend(loc="upper right", fontsize=8)
-    Ts = np.linspace(0.1, 6, 80)
+    Ts = np.linspace(0.1, 6, 60)
     ax1.plot(Ts, [onestep.kl_proportional_limit(gamma, t, noise_scale, target_std) for t in Ts],
-             color="#2e8b57", label=rf"$F(d/N)$, $N/d={n_over_d:g}$")
+             color="#2e8b57", label=f"F(d/N), N/d = {n_over_d:g}")
     ax1.plot(Ts, [onestep.kl_infinite_data(1, t, noise_scale, target_std) for t in Ts], "--", color="k",
-             label=r"$\mathrm{KL}_\infty/d$")
-    ax1.plot([T], [Fg], "o", ms=9, color="#2e8b57", mec="k")
+             label="KL∞/d")
+    ax1.plot([T], [Fg], "o", ms=10, mfc="none", mec="#2e8b57", mew=2)
     ax1.set_yscale("log")
-    ax1.set_xlabel("diffusion time $T$")
-    ax1.set_ylabel(r"KL$/d$ (nats)")
-    ax1.set_title(rf"noise scale $\ell={noise_scale:.3g}$")
+    _plain_log_ticks(ax1.yaxis)
+    ax1.set_xlabel("diffusion time T")
+    ax1.set_ylabel("KL/d (nats)")
+    ax1.set_title(f"noise scale ℓ = {noise_scale:.3g}")
     ax1.legend(loc="lower right", fontsize=8)
     return fig

@@ -22,8 +22,8 @@ The comparisons:
 3. ``memorization-loop``: :func:`lindiff.memorization.memorization_statistic`
    against a per-point loop over the reference set (same result to 1e-8).
 4. ``kl-sweep-vs-eigh``: the expected-KL-against-N sweep of the one-step
-   chapter, sampled exactly through the bidiagonal Wishart model
-   (:mod:`lindiff.wishart`), against only the symmetric eigendecompositions
+   chapter (:func:`lindiff.onestep.kl_samples`, exact sampling through the
+   bidiagonal Wishart model), against only the symmetric eigendecompositions
    that the same sweep on explicit data needs; ratio = eigh time / sweep time.
 5. ``book-execution``: execution time of every page as in a forced build,
    against the 120 s budget; one more line per chapter.
@@ -202,13 +202,10 @@ def bench_memorization(report, d, n_ref, repeat):
 
 # --------------------------------------------------------------------------- 4
 def kl_sweep(d, n_values, reps, rng, T=2.0, ell=math.exp(-4)):
-    """Expected one-step KL at each N (mean over ``reps`` training sets), via Wishart sampling."""
-    from . import onestep, wishart
+    """The expected-KL-against-N sweep of chapter ``onestep_kl``: mean over ``reps`` sets per N."""
+    from . import onestep
 
-    out = []
-    for n in n_values:
-        out.append(np.mean(wishart.onestep_kl_samples(d, int(n), reps, T, ell, 1.0, rng)))
-    return np.array(out)
+    return onestep.kl_samples(d, n_values, T, ell, 1.0, reps, rng).mean(axis=1)
 
 
 def bench_kl_sweep(report, d, n_points, reps, repeat):

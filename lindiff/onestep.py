@@ -41,6 +41,7 @@ from ._validate import (
     as_positive_float,
 )
 from .gaussian import Gaussian
+from .wishart import wishart_eigenvalues
 
 __all__ = [
     "forward_coefficients",
@@ -462,10 +463,14 @@ def kl_samples(d: int, ns, T: float, noise_scale: float, target_std: float, reps
     equation ``eq-kl-onestep``) or ``kl_from_target(X, ...)`` (``"reverse"``,
     equation ``eq-kl-onestep-rev``) for such an ``X``, without drawing ``X``:
 
-    * the averaged fit depends on ``X`` only through ``x̄`` and ``S``, which are
-      independent with ``x̄ − μ1 ~ N(0, σ²/N I)`` and ``N S/σ² = AᵀA``, ``A`` the
-      Bartlett factor of a ``Wishart_d(N−1, I)`` matrix;
-    * for the single-draw fit each coordinate pair ``(y, x_0)`` is Gaussian with
+    * the averaged fit depends on ``X`` only through ``x̄`` and the eigenvalues
+      of ``S``, which are independent with ``x̄ − μ1 ~ N(0, σ²/N I)`` and
+      ``N S/σ² ~ Wishart_d(N−1, I)``; the eigenvalues are drawn from the
+      bidiagonal model of :func:`lindiff.wishart.wishart_eigenvalues`
+      (one small bidiagonal SVD per training set);
+    * for the single-draw fit, ``N S/σ² = AᵀA`` with ``A`` the Bartlett factor
+      of a ``Wishart_d(N−1, I)`` matrix, and
+      each coordinate pair ``(y, x_0)`` is Gaussian with
       covariance ``[[v₀, aσ²], [aσ², σ²]]``, ``v₀ = a²σ² + h``, so the centred
       least-squares solution is ``Wᵀ = (aσ² I + σ sqrt(h) A⁻¹B)/v₀`` with ``A`` as
       above and ``B`` an independent ``d × d`` standard normal matrix (the QR
@@ -516,16 +521,18 @@ def kl_samples(d: int, ns, T: float, noise_scale: float, target_std: float, reps
             continue
         # whitened mean offsets: (x̄ − μ1)/σ and z̄, both N(0, I/N)
         xi = rng.standard_normal((reps, d)) / math.sqrt(n)
-        # centred data/σ: Q A with A a Bartlett factor (N S/σ² = AᵀA); see the docstring
-        A = _bartlett(n - 1, d, reps, rng)
         if method == "averaged":
-            u = np.linalg.eigvalsh(np.swapaxes(A, 1, 2) @ A)[:, ::-1] / n   # eigenvalues of S/σ²
-            sbar2 = np.sum(A**2, axis=(1, 2)) / (d * (n - 1))                 # s̄²/σ²
+            # only the spectrum of N S/σ² ~ Wishart_d(N−1, I) enters: drawn from the
+            # bidiagonal model (lindiff.wishart), accurate even for tiny eigenvalues
+            u = wishart_eigenvalues(d, n - 1, rng, reps)[:, ::-1] / n          # eigenvalues of S/σ²
+            sbar2 = np.sum(u, axis=1) * n / (d * (n - 1))                      # s̄²/σ²
             w = a * u / (a * a * u + h / sigma**2)                             # eigenvalues of W
             g = (a * a * sbar2[:, None] + h / sigma**2) * w**2                 # G_k = g_k/σ²
             dm = xi                                                            # isotropic: any basis
-            bad = u <= d * np.finfo(float).eps * u[:, :1]
+            bad = u <= 0
         else:
+            # centred data/σ: Q A with A a Bartlett factor (N S/σ² = AᵀA); see the docstring
+            A = _bartlett(n - 1, d, reps, rng)
             # per coordinate (y, x_0) has covariance [[v0, aσ²], [aσ², σ²]]: regress X_c on Y_c
             # with Y_c = sqrt(v0) Q A and X_c = (aσ²/sqrt(v0)) Q A + σ sqrt(h/v0) (Q B + Q⊥ B⊥)
             v0 = a * a * sigma**2 + h

@@ -12,9 +12,11 @@ the bidiagonal model of Dumitriu and Edelman (2002): with ``n`` degrees of
 freedom (``n ≥ d``), let ``B`` be lower bidiagonal with diagonal
 ``χ_n, χ_{n−1}, …, χ_{n−d+1}`` and subdiagonal ``χ_{d−1}, …, χ_1`` (independent
 chi variables); the eigenvalues of ``B Bᵀ`` are distributed exactly as those of
-``Wishart_d(n, I)``. A draw costs one small bidiagonal SVD instead of the ``O(N d²)`` of
-generating data and forming ``S`` and the dense eigendecomposition of ``S``. This is what makes the expected-KL curves of the book
-cheaper than the eigendecompositions they would otherwise need.
+``Wishart_d(n, I)``. A draw costs one small bidiagonal SVD instead of the
+``O(N d²)`` of generating data and forming ``S`` and the dense
+eigendecomposition of ``S``. This is what makes the expected-KL curves of the
+book (``lindiff.onestep.kl_samples``) cheaper than the eigendecompositions
+they would otherwise need.
 """
 
 from __future__ import annotations
@@ -22,9 +24,8 @@ from __future__ import annotations
 import numpy as np
 
 from ._validate import as_generator, as_int, as_positive_float
-from .gaussian import f_kl
 
-__all__ = ["wishart_eigenvalues", "isotropic_training_statistics", "onestep_kl_samples"]
+__all__ = ["wishart_eigenvalues", "isotropic_training_statistics"]
 
 
 def wishart_eigenvalues(d: int, dof: int, rng: np.random.Generator, size: int = 1) -> np.ndarray:
@@ -92,22 +93,3 @@ def isotropic_training_statistics(d: int, n: int, sigma: float, rng: np.random.G
     sbar2 = lam.sum(axis=1) * n / ((n - 1) * d)
     return lam, mean_err2, sbar2
 
-
-def onestep_kl_samples(d: int, n: int, reps: int, T: float, noise_scale: float, target_std: float,
-                       rng: np.random.Generator) -> np.ndarray:
-    """``KL(p_G ‖ p_S)`` of the averaged one-step model for ``reps`` random training sets.
-
-    Exactly distributed as :func:`lindiff.onestep.kl_to_target` on ``n``
-    points of ``N(μ1, σ² I_d)``, but drawn from the sufficient statistics
-    (:func:`isotropic_training_statistics`), so no data and no ``d × d``
-    eigendecomposition are formed. ``n > d`` (for ``n <= d`` the KL is ``inf``).
-    """
-    from .onestep import forward_coefficients
-
-    reps = as_int(reps, "reps", minimum=1)
-    a, h = forward_coefficients(T, noise_scale)
-    sigma = as_positive_float(target_std, "target_std")
-    lam, mean_err2, sbar2 = isotropic_training_statistics(d, n, sigma, rng, reps)
-    v = a * a * sbar2 + h
-    g = v[:, None] * (a * lam / (a * a * lam + h)) ** 2
-    return 0.5 * np.sum(f_kl(g / sigma**2), axis=1) + 0.5 * mean_err2 / sigma**2

@@ -62,16 +62,3 @@ def test_bad_input():
     with pytest.raises(ValueError, match="sigma must be in"):
         isotropic_training_statistics(5, 9, 0.0, rng)
 
-
-def test_onestep_kl_samples_match_kl_on_real_data():
-    import math
-
-    from lindiff import onestep
-    from lindiff.wishart import onestep_kl_samples
-
-    rng = np.random.default_rng(11)
-    d, n, reps, T, ell = 8, 12, 1500, 2.0, math.exp(-4)
-    fast = onestep_kl_samples(d, n, reps, T, ell, 1.0, rng)
-    real = [onestep.kl_to_target(3 + rng.standard_normal((n, d)), T, ell, 3.0, 1.0) for _ in range(reps)]
-    assert stats.ks_2samp(fast, real).pvalue > 1e-3
-    assert np.all(np.isfinite(fast))

@@ -17,6 +17,9 @@ JB_FLAGS := -W -n --keep-going
 export OPENBLAS_NUM_THREADS ?= 1
 export OMP_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
+# matplotlib's font cache lives in the venv: a cache written by another
+# installation (with font paths that no longer exist) cannot spoil the figures
+export MPLCONFIGDIR ?= $(CURDIR)/.venv/matplotlib
 
 .PHONY: help setup book test test-lib test-notebooks build-check linkcheck test-browser bench lab clean
 

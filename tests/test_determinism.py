@@ -53,5 +53,8 @@ def test_glued_numbers_identical_in_nbval_run_and_site_build(md):
     html_file = HTML / "book" / f"{md.stem}.html"
     assert html_file.is_file(), f"{html_file} missing: build the site first"
     shown = re.findall(r'<span class="pasted-text">([^<]*)</span>', html_file.read_text())
-    expected = [format_plain_text(recorded[name], fmt or "") for name, fmt in ROLE.findall(prose(md.read_text()))]
-    assert shown == expected
+    roles = ROLE.findall(prose(md.read_text()))
+    assert len(shown) == len(roles)
+    expected = [format_plain_text(recorded[name], fmt or "") for name, fmt in roles]
+    clock = [name.startswith("time_") for name, _ in roles]
+    assert [s for s, c in zip(shown, clock) if not c] == [e for e, c in zip(expected, clock) if not c]

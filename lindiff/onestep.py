@@ -40,7 +40,7 @@ from ._validate import (
     as_nonnegative_float,
     as_positive_float,
 )
-from .gaussian import Gaussian
+from .gaussian import Gaussian, f_kl
 from .wishart import wishart_eigenvalues
 
 __all__ = [
@@ -83,19 +83,8 @@ def _check_method(method, rng):
         as_generator(rng)
 
 
-def _f(x):
-    """``f(x) = x − 1 − ln x`` with ``f(0) = +inf``.
-
-    ``log1p(x − 1)`` near ``x = 1`` (no cancellation), ``log x`` elsewhere: for
-    ``x`` below machine epsilon ``x − 1`` rounds to ``−1`` and ``log1p`` would
-    return ``−inf``, an infinite KL for a tiny but positive eigenvalue.
-    """
-    x = np.asarray(x, dtype=float)
-    near = np.abs(x - 1.0) < 0.5
-    with np.errstate(divide="ignore", invalid="ignore"):
-        y = np.where(near, (x - 1.0) - np.log1p(np.where(near, x - 1.0, 0.0)),
-                     (x - 1.0) - np.log(np.where(x > 0, x, 1.0)))
-    return np.where(x > 0, y, np.inf)
+# f(x) = x − 1 − ln x, +inf at 0, accurate for tiny x and near 1 (lindiff.gaussian)
+_f = f_kl
 
 
 def forward_coefficients(T: float, noise_scale: float) -> tuple[float, float]:

@@ -90,14 +90,6 @@ def _check_lam(lam):
     return lam
 
 
-def _check_target(target_mean, target_std, d):
-    sigma = as_positive_float(target_std, "target_std")
-    mu = as_finite_array(target_mean, "target_mean")
-    if mu.ndim > 1 or (mu.ndim == 1 and mu.shape != (d,)):
-        raise ValueError(f"target_mean must be a scalar (the mean is target_mean·1) or shape ({d},), got {mu.shape}")
-    return mu, sigma
-
-
 def _f(x):
     """``f(x) = x − 1 − ln x`` for ``x > 0`` (accurate near 1)."""
     return (x - 1.0) - np.log1p(x - 1.0)
@@ -274,7 +266,7 @@ def kl_to_target(X, T: float, noise_scale: float, steps, target_mean, target_std
     ks, scalar = _check_steps_list(steps)
     X = as_data_matrix(X)
     T, noise_scale = as_positive_float(T, "T"), as_positive_float(noise_scale, "noise_scale")
-    mu, sigma = _check_target(target_mean, target_std, X.shape[1])
+    mu, sigma = onestep._check_target(target_mean, target_std, X.shape[1])
     lam = onestep.empirical_spectrum(X)
     v = onestep.generator_variance(X, T, noise_scale)
     offset = X.mean(axis=0) - mu

@@ -95,13 +95,16 @@ def new_figure(ncols: int = 1, nrows: int = 1, width: float = 4.2, height: float
     return fig, axes.ravel()
 
 
-def plain_log_ticks(ax, x: bool = True, y: bool = True) -> None:
+def plain_log_ticks(ax, x: bool = True, y: bool = True, minor: bool = True) -> None:
     """Label the decades of log axes as plain numbers (``0.01``, ``1``, ``100``).
 
     Matplotlib's default ``10^k`` labels go through the mathtext parser on every
-    redraw, a large share of a live widget's update time.
+    redraw, a large share of a live widget's update time. ``minor=False`` also
+    drops the minor ticks, which roughly halves the drawing time again.
     """
     for axis, on in ((ax.xaxis, x), (ax.yaxis, y)):
         if on and axis.get_scale() == "log":
             axis.set_major_formatter(mticker.FuncFormatter(lambda v, _: f"{v:g}"))
             axis.set_minor_formatter(mticker.NullFormatter())
+            if not minor:
+                axis.set_minor_locator(mticker.NullLocator())

@@ -17,7 +17,7 @@ from matplotlib import ticker
 from matplotlib.patches import Rectangle
 
 from .. import data, ddpm, empirical, onestep
-from . import STYLE, new_figure, styled
+from . import STYLE, new_figure, plain_log_ticks, styled
 
 __all__ = [
     "MODELS",
@@ -41,18 +41,7 @@ _MODEL_COLOR = {"one-step": _COLORS[2], "linear DDPM": _COLORS[0], "exact empiri
                 "training set": _COLORS[3]}
 
 
-def _plain(ax, x=True, y=True, minor=True):
-    """Plain tick labels on log axes (``0.1``, ``1``, ``10``): no mathtext, cheap to draw.
-
-    ``minor=False`` also drops the minor ticks, which roughly halves the drawing time of the
-    live widget.
-    """
-    for axis, on in ((ax.xaxis, x), (ax.yaxis, y)):
-        if on and axis.get_scale() == "log":
-            axis.set_major_formatter(ticker.FuncFormatter(lambda v, _p: f"{v:g}"))
-            axis.set_minor_formatter(ticker.NullFormatter())
-            if not minor:
-                axis.set_minor_locator(ticker.NullLocator())
+_plain = plain_log_ticks
 
 
 def _mosaic(intensity: np.ndarray, size: int, ncols: int, pad: int = 1) -> np.ndarray:

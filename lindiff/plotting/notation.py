@@ -40,7 +40,7 @@ def kl_1d_figure(shift: float = 0.0, var_ratio: float = 1.0) -> Figure:
     (line_qp,) = ax1.loglog(ratios, np.maximum(qp, 1e-4), label=r"KL$(q\Vert p)$")
     ax1.plot([var_ratio], [max(gaussian.kl_divergence(p, q), 1e-4)], "o", color=line_pq.get_color())
     ax1.plot([var_ratio], [max(gaussian.kl_divergence(q, p), 1e-4)], "o", color=line_qp.get_color())
-    plain_log_ticks(ax1)
+    plain_log_ticks(ax1, minor=False)
     ax1.set_xlabel("variance ratio $m$ of $p$ to $q$")
     ax1.set_ylabel("KL (nats)")
     ax1.set_ylim(1e-4, 1e3)

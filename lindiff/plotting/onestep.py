@@ -16,7 +16,7 @@ import numpy as np
 from matplotlib.ticker import FuncFormatter, MaxNLocator, NullLocator
 
 from .. import onestep
-from . import STYLE, new_figure, styled
+from . import STYLE, new_figure, plain_log_axis, styled
 
 __all__ = [
     "spectra_figure",
@@ -64,13 +64,8 @@ def _spectrum_panel(ax, lam, g, color, label=None, marker_every=1):
 
 
 def _plain_log_ticks(axis):
-    """Decades labelled as plain text (``1e-4``) without minor ticks.
-
-    Mathtext tick labels (``$10^{-4}$``) are re-parsed at every draw and would
-    dominate the cost of a live widget update.
-    """
-    axis.set_minor_locator(NullLocator())
-    axis.set_major_formatter(FuncFormatter(lambda y, _: f"{y:g}" if 1e-3 <= y <= 1e3 else f"{y:.0e}".replace("e-0", "e-").replace("e+0", "e")))
+    """Plain decade labels and no minor ticks: cheap to redraw in a live widget."""
+    plain_log_axis(axis, minor=False)
 
 
 # --------------------------------------------------------------------------- chapter 1

@@ -246,6 +246,8 @@ def f_kl(x) -> np.ndarray:
     ``log1p`` would turn a tiny but positive variance into an infinite KL.
     """
     x = np.asarray(x, dtype=float)
+    if np.any(np.isnan(x)):
+        raise ValueError("x must not contain nan (f_kl is defined on [0, inf])")
     near = np.abs(x - 1.0) < 0.5
     with np.errstate(divide="ignore", invalid="ignore"):
         y = np.where(near, (x - 1.0) - np.log1p(np.where(near, x - 1.0, 0.0)),

@@ -507,6 +507,8 @@ def training_set(d: int, n: int, repetition: int, *, mean: float = 10.0, std: fl
     n = as_int(n, "n", minimum=1)
     repetition = as_int(repetition, "repetition", minimum=0)
     seed = as_int(seed, "seed", minimum=0)
+    mean = float(as_finite_array(mean, "mean", ndim=0))
+    std = as_positive_float(std, "std")
     rng = np.random.default_rng([seed, 1, n, repetition])
     return mean + std * rng.standard_normal((n, d)), rng
 
@@ -524,6 +526,8 @@ def reference_sample(d: int, size: int, *, mean: float = 10.0, std: float = 1.0,
     d = as_int(d, "d", minimum=1)
     size = as_int(size, "size", minimum=1)
     seed = as_int(seed, "seed", minimum=0)
+    mean = float(as_finite_array(mean, "mean", ndim=0))
+    std = as_positive_float(std, "std")
     key = [seed, 0] if repetition is None else [seed, 2, as_int(repetition, "repetition", minimum=0)]
     return mean + std * np.random.default_rng(key).standard_normal((size, d))
 

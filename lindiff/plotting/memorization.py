@@ -159,6 +159,19 @@ def transition_figure(result, kl_limit: float):
     return fig
 
 
+def _transition_axes(ax0, ax1, statistic_label: str) -> None:
+    """Axes of a transition figure: P(generalizing) (left) and the statistic (right) against N/d."""
+    for ax in (ax0, ax1):
+        ax.set_xscale("log")
+        ax.axvline(1.0, color="0.5", ls=":", lw=1.2)
+        ax.set_xlabel("$N/d$")
+    ax0.set_ylim(-0.05, 1.05)
+    ax0.set_ylabel("P(generalizing)")
+    ax1.axhline(0, color="0.4", lw=0.8)
+    ax1.set_yscale("symlog", linthresh=1.0)
+    ax1.set_ylabel(statistic_label)
+
+
 @styled
 def sharpness_figure(results):
     """Probability of generalizing and mean statistic against ``N/d`` for several dimensions.
@@ -177,16 +190,8 @@ def sharpness_figure(results):
         ax1.plot(x, res.mean_statistic, "o-", ms=4, color=line.get_color(), label=f"$d={res.d}$")
         ax1.fill_between(x, res.mean_statistic - sd, res.mean_statistic + sd, color=line.get_color(),
                          alpha=0.12, lw=0)
-    for ax in (ax0, ax1):
-        ax.set_xscale("log")
-        ax.axvline(1.0, color="0.5", ls=":", lw=1.2)
-        ax.set_xlabel("$N/d$")
-    ax0.set_ylim(-0.05, 1.05)
-    ax0.set_ylabel("P(generalizing)")
+    _transition_axes(ax0, ax1, "statistic: mean $\\pm$ 1 sd")
     ax0.legend(loc="upper left", fontsize=8)
-    ax1.axhline(0, color="0.4", lw=0.8)
-    ax1.set_yscale("symlog", linthresh=1.0)
-    ax1.set_ylabel("statistic: mean $\\pm$ 1 sd")
     return fig
 
 
@@ -205,16 +210,8 @@ def reference_size_figure(results):
         style = "s--" if res.reference_size is None else "o-"
         ax0.plot(x, res.p_generalizing, style, ms=4, label=label)
         ax1.plot(x, res.mean_statistic, style, ms=4, label=label)
-    for ax in (ax0, ax1):
-        ax.set_xscale("log")
-        ax.axvline(1.0, color="0.5", ls=":", lw=1.2)
-        ax.set_xlabel("$N/d$")
-    ax0.set_ylim(-0.05, 1.05)
-    ax0.set_ylabel("P(generalizing)")
+    _transition_axes(ax0, ax1, "mean statistic")
     ax0.legend(fontsize=8, loc="upper left", bbox_to_anchor=(0.0, 0.93))
-    ax1.axhline(0, color="0.4", lw=0.8)
-    ax1.set_yscale("symlog", linthresh=1.0)
-    ax1.set_ylabel("mean statistic")
     return fig
 
 

@@ -8,7 +8,7 @@ Model (conventions of the book, following the author's public code where it
 exists). Training points ``x_i`` are the rows of ``X`` (``N × d``). The forward
 process is one Ornstein–Uhlenbeck jump to time ``T`` with noise scale ``ℓ``::
 
-    x_T = a x_0 + sqrt(h) z,   a = exp(-T),   h = ℓ (1 - exp(-2T)).
+    x_T = a x_0 + sqrt(h) ε,   a = exp(-T),   h = ℓ (1 - exp(-2T)).
 
 A linear denoiser ``D(y) = W y + b`` is fitted on the pairs ``(x_T, x_0)``:
 
@@ -19,11 +19,11 @@ A linear denoiser ``D(y) = W y + b`` is fitted on the pairs ``(x_T, x_0)``:
   least squares with intercept (minimum-norm when underdetermined), as in the
   author's public code.
 
-The generator feeds ``y ~ N(a x̄, v I)``, ``v = a² s̄² + h`` (``s̄²`` the mean of
+The generator feeds ``y ~ N(a x̄, v I)``, ``v = a² σ̂² + h`` (``σ̂²`` the mean of
 the unbiased per-coordinate variances of ``X``), through ``D``; the generated
 distribution is ``N(a W x̄ + b, v W Wᵀ)``. For the averaged fit it is diagonal
 in the eigenbasis of ``S`` with eigenvalues
-``g_k = v a² λ_k² / (a² λ_k + h)²`` and mean exactly ``x̄``.
+``g_ν = v a² λ̂_ν² / (a² λ̂_ν + h)²`` and mean exactly ``x̄``.
 """
 
 from __future__ import annotations
@@ -56,6 +56,7 @@ __all__ = [
     "kl_infinite_data",
     "kl_infinite_data_reverse",
     "kl_large_n",
+    "kl_large_n_sd",
     "kl_proportional_limit",
     "kl_small_noise_limit",
     "kl_amgm_lower_bound",
@@ -88,7 +89,7 @@ _f = f_kl
 
 
 def forward_coefficients(T: float, noise_scale: float) -> tuple[float, float]:
-    """``(a, h)`` of the forward jump ``x_T = a x_0 + sqrt(h) z`` (equation ``eq-onestep-forward``).
+    """``(a, h)`` of the forward jump ``x_T = a x_0 + sqrt(h) ε`` (equation ``eq-onestep-forward``).
 
     ``a = exp(−T)`` and ``h = noise_scale · (1 − exp(−2T))``, computed with
     ``expm1`` so that small ``T`` keeps full relative accuracy.
@@ -106,9 +107,9 @@ def signal_to_noise(T: float, noise_scale: float, target_std: float) -> tuple[fl
 
 
 def generator_variance(X, T: float, noise_scale: float) -> float:
-    """Variance ``v = a² s̄² + h`` of the isotropic generator input ``N(a x̄, v I)``.
+    """Variance ``v = a² σ̂² + h`` of the isotropic generator input ``N(a x̄, v I)``.
 
-    ``s̄²`` is the mean over coordinates of the unbiased (``ddof=1``) variances of ``X``.
+    ``σ̂²`` is the mean over coordinates of the unbiased (``ddof=1``) variances of ``X``.
     """
     X = as_data_matrix(X)
     a, h = forward_coefficients(T, noise_scale)
@@ -143,7 +144,7 @@ def empirical_spectrum(X, return_vectors: bool = False):
 
 
 def generated_spectrum(lam, T: float, noise_scale: float, v: float) -> np.ndarray:
-    """Eigenvalues ``g_k = v a² λ_k² / (a² λ_k + h)²`` of the generated covariance (averaged fit).
+    """Eigenvalues ``g_ν = v a² λ̂_ν² / (a² λ̂_ν + h)²`` of the generated covariance (averaged fit).
 
     Vectorized over the eigenvalues ``lam`` of ``S`` (equation ``eq-onestep-gk``).
     """
@@ -213,7 +214,7 @@ def generated_distribution(X, T: float, noise_scale: float, method: str = "avera
     W, b = fit_denoiser(X, T, noise_scale, method, rng)
     P, omega, _ = np.linalg.svd(W)
     g = v * omega**2
-    g[min(n - 1, d):] = 0.0  # rank W <= N - 1 (centred least squares)
+    g[min(n - 1, d):] = 0.0  # rank W <= N - 1 (centered least squares)
     return Gaussian.from_eigh(a * (W @ xbar) + b, g, P)
 
 
@@ -243,7 +244,7 @@ def kl_to_target(X, T: float, noise_scale: float, target_mean, target_std: float
                  method: str = "averaged", rng=None) -> float:
     """``KL(p_G ‖ N(target_mean·1, target_std² I))`` in nats (equation ``eq-kl-onestep``).
 
-    ``½ Σ_k f(g_k/σ²) + ‖μ_G − μ1‖²/(2σ²)`` with ``f(x) = x − 1 − ln x``.
+    ``½ Σ_ν f(g_ν/σ²) + ‖μ_G − μ1‖²/(2σ²)`` with ``f(x) = x − 1 − ln x``.
 
     Returns ``math.inf`` when ``p_G`` is degenerate, which happens for every
     training set with ``N ≤ d`` (``rank S ≤ N − 1 < d``): ``p_G`` then lives on
@@ -286,7 +287,7 @@ def kl_noise_sweep(X, T: float, noise_scales, target_mean, target_std: float) ->
     a = math.exp(-T)
     h = -ells * math.expm1(-2.0 * T)                                   # h(ℓ), vectorized
     v = a * a * float(np.mean(np.var(X, axis=0, ddof=1))) + h           # generator variance
-    g = v[:, None] * (a * lam / (a * a * lam + h[:, None])) ** 2        # g_k(ℓ)
+    g = v[:, None] * (a * lam / (a * a * lam + h[:, None])) ** 2        # g_ν(ℓ)
     dm = X.mean(axis=0) - mu
     with np.errstate(divide="ignore"):
         out = 0.5 * np.sum(_f(g / sigma**2), axis=1) + 0.5 * float(dm @ dm) / sigma**2
@@ -298,7 +299,7 @@ def kl_from_target(X, T: float, noise_scale: float, target_mean, target_std: flo
                    method: str = "averaged", rng=None) -> float:
     """Reverse direction ``KL(N(target_mean·1, target_std² I) ‖ p_G)`` (equation ``eq-kl-onestep-rev``).
 
-    ``½ Σ_k f(σ²/g_k) + ½ Σ_k (μ_G − μ1)_k² / g_k``. ``math.inf`` for
+    ``½ Σ_ν f(σ²/g_ν) + ½ Σ_ν (μ_G − μ1)_ν² / g_ν``. ``math.inf`` for
     ``N ≤ d`` (degenerate ``p_G``, the target is not absolutely continuous).
     """
     g, dm, sigma = _generated_terms(X, T, noise_scale, target_mean, target_std, method, rng)
@@ -338,7 +339,8 @@ def kl_large_n(d: int, n: int, T: float, noise_scale: float, target_std: float) 
         E KL_N ≈ KL_∞ + (d/N) [ (d+1)(1+4s) / (2(1+s)³) + 1/(1+s)² + 1/2 ]
 
     so ``KL/d`` approaches its limit linearly in ``d/N``. Accurate to about
-    1.5 % for ``N ≥ 10 d``; poor near ``N = d``.
+    1.5 % for ``N ≥ 10 d``; poor near ``N = d``. :func:`kl_large_n_sd` gives the
+    standard deviation over training sets to the same order.
     """
     from ._validate import as_int
 
@@ -349,17 +351,49 @@ def kl_large_n(d: int, n: int, T: float, noise_scale: float, target_std: float) 
     return kl_infinite_data(d, T, noise_scale, target_std) + d / n * slope
 
 
+def kl_large_n_sd(d: int, n: int, T: float, noise_scale: float, target_std: float) -> float:
+    """Leading-order standard deviation of ``KL_N`` over training sets (chapter ``onestep_kl``).
+
+    To first order in the fluctuations of ``S``, the KL of one training set of
+    ``N`` points varies through ``tr S`` only: with ``ζ_ν = λ̂_ν/σ²`` and
+    ``σ̂²/σ² = χ²_m / m``, ``m = d(N − 1)``, the linear term is ::
+
+        − (1/(1+s)²) Σ_ν (ζ_ν − 1) − (s d / (2(1+s)²)) (σ̂²/σ² − 1),
+
+    a multiple of ``χ²_m`` because ``Σ_ν ζ_ν = χ²_m / N``. Its variance plus
+    that of the mean term ``‖x̄ − μ1‖²/(2σ²) ~ χ²_d/(2N)`` gives ::
+
+        sd² = 2m (1/N + s/(2(N−1)))² / (1+s)⁴ + d/(2N²)
+            ≈ 2 (2+s)² d / (4 (1+s)⁴ N),
+
+    so ``sd ≈ √2 (2+s)/(2(1+s)²) · sqrt(d/N)``. Against the mean excess
+    ``≈ (1+4s)/(2(1+s)³) · d²/N`` of :func:`kl_large_n`, a training set falls below
+    ``KL_∞`` with appreciable probability once ``N`` is of order ``d³``.
+    Second-order fluctuations are smaller by a factor of order ``sqrt(d/N)``.
+    """
+    from ._validate import as_int
+
+    d = _check_dim(d)
+    n = as_int(n, "n", minimum=2)
+    s, _ = signal_to_noise(T, noise_scale, target_std)
+    m = d * (n - 1)
+    linear = 2.0 * m * (1.0 / n + s / (2.0 * (n - 1))) ** 2 / (1.0 + s) ** 4
+    return math.sqrt(linear + d / (2.0 * n * n))
+
+
 def kl_proportional_limit(gamma: float, T: float, noise_scale: float, target_std: float) -> float:
     """``F(γ) = lim KL/d`` as ``d, N → ∞`` with ``d/N = γ`` (equation ``eq-kl-mp``).
 
-    The eigenvalues of ``S/σ²`` follow the Marchenko–Pastur law of ratio ``γ``
-    and ``KL/d → ½ E f(c u²/(1+su)²)`` with ``c = s(1+s)``, which is evaluated in
-    closed form::
+    The eigenvalues ``ζ`` of ``S/σ²`` follow the Marchenko–Pastur law of ratio
+    ``γ`` and ``KL/d → ½ E f(G)`` with ``G = s(1+s) ζ²/(1+sζ)²``, which is
+    evaluated in closed form::
 
-        F = ½ [c Q − 1 − ln c − 2 L + 2 V]
+        F = ½ [s(1+s) Q − 1 − ln(s(1+s)) − 2 E ln ζ + 2 𝒱(s)]
 
-    with ``L = E ln u``, ``V = E ln(1+su)`` (Shannon transform) and
-    ``Q = E u²/(1+su)²``. The square-root differences of the textbook formulas
+    with ``𝒱(s) = E ln(1+sζ)`` (Shannon transform), ``η(s) = E 1/(1+sζ)``
+    (η-transform), ``Q = E ζ²/(1+sζ)² = (1 − η + s η'(s))/s²`` and
+    ``E ln ζ = (1 − 1/γ) ln(1 − γ) − 1`` (the appendix "Random-matrix tools"
+    derives all four). The square-root differences of the textbook formulas
     are rewritten without cancellation, so ``γ → 0`` is accurate and
     ``F(0) = ½ f(r)``.
 
@@ -374,7 +408,7 @@ def kl_proportional_limit(gamma: float, T: float, noise_scale: float, target_std
     rg = math.sqrt(gamma)
     p, m = (1 + rg) ** 2, (1 - rg) ** 2
     A, B = math.sqrt(s * p + 1), math.sqrt(s * m + 1)
-    one_minus_eta = 4 * s / (A + B) ** 2          # = Φ/(4 s γ) = 1 − E[1/(1+su)]
+    one_minus_eta = 4 * s / (A + B) ** 2          # = 1 − η(s) = 1 − E[1/(1+sζ)]
     eta = 1.0 - one_minus_eta
     V = math.log1p(s - s * gamma * one_minus_eta) + math.log1p(s * gamma * eta) / gamma - one_minus_eta
     L = -(1 - gamma) * math.log1p(-gamma) / gamma - 1.0 if gamma < 1 else -1.0
@@ -384,10 +418,10 @@ def kl_proportional_limit(gamma: float, T: float, noise_scale: float, target_std
 
 
 def kl_small_noise_limit(X, target_mean, target_std: float) -> float:
-    """``lim_{ℓ→0} KL(p_G‖p_S) = ‖x̄ − μ1‖²/(2σ²) + (d/2) f(s̄²/σ²)`` for ``N > d``.
+    """``lim_{ℓ→0} KL(p_G‖p_S) = ‖x̄ − μ1‖²/(2σ²) + (d/2) f(σ̂²/σ²)`` for ``N > d``.
 
     As the noise vanishes the averaged denoiser inverts the forward map on the
-    range of ``S`` and ``p_G → N(x̄, s̄² I)`` (equation ``eq-kl-small-noise``).
+    range of ``S`` and ``p_G → N(x̄, σ̂² I)`` (equation ``eq-kl-small-noise``).
     ``math.inf`` for ``N ≤ d``: the projection onto the range of ``S`` stays
     degenerate at any noise level.
     """
@@ -405,7 +439,7 @@ def kl_amgm_lower_bound(p: Gaussian, target_mean, target_std: float) -> float:
     """AM–GM lower bound ``(d/2) f(tr Σ/(d σ²)) + ‖μ − μ1‖²/(2σ²) ≤ KL(p ‖ N(μ1, σ² I))``.
 
     Holds for any Gaussian ``p`` (theorem ``thm-kl-amgm``): by Jensen's
-    inequality for the concave logarithm, ``Σ ln g_k ≤ d ln(mean g_k)``.
+    inequality for the concave logarithm, ``Σ ln g_ν ≤ d ln(mean g_ν)``.
     """
     if not isinstance(p, Gaussian):
         raise TypeError(f"p must be a lindiff.gaussian.Gaussian, got {type(p).__name__}")
@@ -460,10 +494,10 @@ def kl_samples(d: int, ns, T: float, noise_scale: float, target_std: float, reps
     * for the single-draw fit, ``N S/σ² = AᵀA`` with ``A`` the Bartlett factor
       of a ``Wishart_d(N−1, I)`` matrix, and
       each coordinate pair ``(y, x_0)`` is Gaussian with
-      covariance ``[[v₀, aσ²], [aσ², σ²]]``, ``v₀ = a²σ² + h``, so the centred
-      least-squares solution is ``Wᵀ = (aσ² I + σ sqrt(h) A⁻¹B)/v₀`` with ``A`` as
-      above and ``B`` an independent ``d × d`` standard normal matrix (the QR
-      decomposition of the centred inputs); the means ``x̄`` and ``z̄`` are
+      covariance ``[[v_∞, aσ²], [aσ², σ²]]``, ``v_∞ = a²σ² + h``, so the centered
+      least-squares solution is ``Wᵀ = (aσ² I + σ sqrt(h) A⁻¹Z₃)/v_∞`` with ``A`` as
+      above and ``Z₃`` an independent ``d × d`` standard normal matrix (the QR
+      decomposition of the centered inputs); the means ``x̄`` and ``ε̄`` are
       independent of it.
 
     Chapter ``book/onestep_kl.md`` derives both representations.
@@ -508,22 +542,22 @@ def kl_samples(d: int, ns, T: float, noise_scale: float, target_std: float, reps
     for i, n in enumerate(ns):
         if n <= d:
             continue
-        # whitened mean offsets: (x̄ − μ1)/σ and z̄, both N(0, I/N)
+        # whitened mean offsets: (x̄ − μ1)/σ and ε̄, both N(0, I/N)
         xi = rng.standard_normal((reps, d)) / math.sqrt(n)
         if method == "averaged":
             # only the spectrum of N S/σ² ~ Wishart_d(N−1, I) enters: drawn from the
             # bidiagonal model (lindiff.wishart), accurate even for tiny eigenvalues
             u = wishart_eigenvalues(d, n - 1, rng, reps)[:, ::-1] / n          # eigenvalues of S/σ²
-            sbar2 = np.sum(u, axis=1) * n / (d * (n - 1))                      # s̄²/σ²
+            sbar2 = np.sum(u, axis=1) * n / (d * (n - 1))                      # σ̂²/σ²
             w = a * u / (a * a * u + h / sigma**2)                             # eigenvalues of W
-            g = (a * a * sbar2[:, None] + h / sigma**2) * w**2                 # G_k = g_k/σ²
+            g = (a * a * sbar2[:, None] + h / sigma**2) * w**2                 # G_ν = g_ν/σ²
             dm = xi                                                            # isotropic: any basis
             bad = u <= 0
         else:
-            # centred data/σ: Q A with A a Bartlett factor (N S/σ² = AᵀA); see the docstring
+            # centered data/σ: Q A with A a Bartlett factor (N S/σ² = AᵀA); see the docstring
             A = _bartlett(n - 1, d, reps, rng)
-            # per coordinate (y, x_0) has covariance [[v0, aσ²], [aσ², σ²]]: regress X_c on Y_c
-            # with Y_c = sqrt(v0) Q A and X_c = (aσ²/sqrt(v0)) Q A + σ sqrt(h/v0) (Q B + Q⊥ B⊥)
+            # per coordinate (y, x_0) has covariance [[v_∞, aσ²], [aσ², σ²]]: regress X_c on Y_c
+            # with Y_c = sqrt(v_∞) Q A and X_c = (aσ²/sqrt(v_∞)) Q A + σ sqrt(h/v_∞) (Q Z₃ + Q⊥ Z₃⊥)
             v0 = a * a * sigma**2 + h
             B = rng.standard_normal((reps, d, d))
             AiB = np.stack([solve_triangular(Ai, Bi) for Ai, Bi in zip(A, B)])
@@ -532,7 +566,7 @@ def kl_samples(d: int, ns, T: float, noise_scale: float, target_std: float, reps
             xc2 = np.sum((a * sigma / math.sqrt(v0) * A + math.sqrt(h / v0) * B) ** 2, axis=(1, 2))
             if n - 1 > d:  # the part of X_c orthogonal to the column space of Y_c
                 xc2 = xc2 + h / v0 * rng.chisquare(d * (n - 1 - d), size=reps)
-            sbar2 = xc2 / (d * (n - 1))                                        # s̄²/σ²
+            sbar2 = xc2 / (d * (n - 1))                                        # σ̂²/σ²
             zbar = rng.standard_normal((reps, d)) / math.sqrt(n)
             mean_off = xi - (math.sqrt(h) / sigma) * np.einsum("rij,rj->ri", W, zbar)
             if direction == "forward":

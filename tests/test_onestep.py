@@ -448,6 +448,38 @@ def test_kl_noise_sweep_matches_the_eigenbasis_computation():
         onestep.kl_noise_sweep(X, 0.0, [1.0], 0.0, 1.0)
 
 
+def test_large_n_sd_against_simulation_and_explicit_data():
+    # sufficient-statistics sampler: 8000 training sets, sd estimated to about 1 %
+    for d, n in ((10, 10_000), (100, 10_000)):
+        ks = onestep.kl_samples(d, [n], T0, L0, 1.0, 8000 if d == 10 else 2000, np.random.default_rng(d))[0]
+        assert np.std(ks, ddof=1) == pytest.approx(onestep.kl_large_n_sd(d, n, T0, L0, 1.0), rel=0.04)
+    # explicit training sets (no sampler), another T, noise scale and sigma
+    rng = np.random.default_rng(3)
+    d, n, T, ell, sigma = 4, 3000, 1.0, 0.3, 2.0
+    ks = [onestep.kl_to_target(data(rng, n, d, mu=1.0, sigma=sigma), T, ell, 1.0, sigma) for _ in range(1200)]
+    sd = onestep.kl_large_n_sd(d, n, T, ell, sigma)
+    assert np.std(ks, ddof=1) == pytest.approx(sd, rel=0.08)
+    # leading order: sqrt(2) (2 + s) / (2 (1 + s)^2) sqrt(d / N); without the sigma-hat term it would be
+    # sqrt(2) / (1 + s)^2 sqrt(d / N), 35 % smaller at the defaults
+    s, _ = onestep.signal_to_noise(T0, L0, 1.0)
+    lead = math.sqrt(2) * (2 + s) / (2 * (1 + s) ** 2) * math.sqrt(100 / 10**6)
+    assert onestep.kl_large_n_sd(100, 10**6, T0, L0, 1.0) == pytest.approx(lead, rel=1e-3)
+
+
+def test_fraction_of_training_sets_below_the_infinite_data_kl():
+    # a Gaussian with the large-N mean and sd predicts P(KL_N < KL_inf) to about 1.5 points
+    from scipy.stats import norm
+
+    for d, n in ((5, 200), (10, 400), (20, 1000)):
+        ks = onestep.kl_samples(d, [n], T0, L0, 1.0, 10_000, np.random.default_rng(n))[0]
+        kl_inf = onestep.kl_infinite_data(d, T0, L0, 1.0)
+        excess = onestep.kl_large_n(d, n, T0, L0, 1.0) - kl_inf
+        predicted = norm.cdf(-excess / onestep.kl_large_n_sd(d, n, T0, L0, 1.0))
+        assert np.mean(ks < kl_inf) == pytest.approx(predicted, abs=0.015)
+    with pytest.raises(ValueError, match="n must be an integer >= 2"):
+        onestep.kl_large_n_sd(10, 1, T0, L0, 1.0)
+
+
 # --------------------------------------------------------------------------- figures of the two chapters
 def test_figures_of_the_onestep_chapters_draw_and_reject_bad_input():
     from lindiff.plotting import onestep as figs
@@ -455,6 +487,7 @@ def test_figures_of_the_onestep_chapters_draw_and_reject_bad_input():
     kl = onestep.kl_samples(10, [11, 20, 200], T0, L0, 1.0, 3, np.random.default_rng(0))
     drawn = [
         figs.spectra_figure(d=10, ns=(5, 20, 100)),
+        figs.hull_figure(ns=(2, 3, 10)),
         figs.denoiser_explorer(d=10, n=5),
         figs.denoiser_explorer(d=10, n=50, T=0.5, noise_scale=1.0),
         figs.kl_vs_n_figure([11, 20, 200], kl, d=10, ns_single=[11, 20, 200], kl_single=kl),
@@ -463,8 +496,10 @@ def test_figures_of_the_onestep_chapters_draw_and_reject_bad_input():
         figs.single_draw_figure([11, 20, 200], kl, kl, d=10),
         figs.kl_explorer(n_over_d=2.0, d=10),
     ]
-    assert [len(f.axes) for f in drawn] == [2, 2, 2, 1, 1, 2, 1, 2]
+    assert [len(f.axes) for f in drawn] == [2, 3, 2, 2, 1, 1, 2, 1, 2]
     with pytest.raises(ValueError, match="N/d must be > 1"):
         figs.kl_explorer(n_over_d=1.0)
     with pytest.raises(ValueError, match="N must be >= 2"):
         figs.denoiser_explorer(d=10, n=1)
+    with pytest.raises(ValueError, match="ns must be training-set sizes >= 2"):
+        figs.hull_figure(ns=(1, 5))

@@ -20,6 +20,7 @@ from . import STYLE, new_figure, plain_log_axis, styled
 
 __all__ = [
     "spectra_figure",
+    "hull_figure",
     "denoiser_explorer",
     "kl_vs_n_figure",
     "proportional_limit_figure",
@@ -74,10 +75,10 @@ def spectra_figure(d: int = 100, ns=(50, 200, 1000), T: float = 2.0, noise_scale
                    target_std: float = 1.0, seed: int = 0):
     """Spectrum of the generated covariance for several training-set sizes.
 
-    Left: eigenvalues ``λ_k`` of ``S`` (circles; exact zeros as triangles on the
-    floor) and ``g_k`` of ``Σ_G`` (lines) against their rank, for each ``N`` in
+    Left: eigenvalues ``λ̂_ν`` of ``S`` (circles; exact zeros as triangles on the
+    floor) and ``g_ν`` of ``Σ_G`` (lines) against their rank, for each ``N`` in
     ``ns`` (one training set each, nested draws of one seed). Right: the map
-    ``λ ↦ g(λ)`` of equation ``eq-onestep-gk`` with the eigenvalues on it,
+    ``λ̂ ↦ g(λ̂)`` of equation ``eq-onestep-gk`` with the eigenvalues on it,
     against the identity; the population point ``(σ², rσ²)`` is marked.
     """
     fig, (ax0, ax1) = new_figure(2, width=4.4)
@@ -102,18 +103,56 @@ def spectra_figure(d: int = 100, ns=(50, 200, 1000), T: float = 2.0, noise_scale
         ax.axhline(r, color="k", ls="--", lw=1, label=rf"$r\sigma^2$, $r={r:.3f}$" if ax is ax0 else None)
     ax0.plot([], [], "v", ms=3, color=_GREY, label="exact zeros of $S$")
     ax0.set_ylim(_ZERO_FLOOR / 2, 20)
-    ax0.set_xlabel("rank $k$ (descending)")
+    ax0.set_xlabel(r"rank $\nu$ (descending)")
     ax0.set_ylabel(r"eigenvalue $/\sigma^2$")
-    ax0.set_title(r"$\lambda_k$ of $S$ (circles), $g_k$ of $\Sigma_G$ (lines)")
+    ax0.set_title(r"$\hat\lambda_\nu$ of $S$ (circles), $g_\nu$ of $\Sigma_G$ (lines)")
     ax0.legend(loc="lower left", bbox_to_anchor=(0.0, 0.1), fontsize=8, ncol=2)
-    ax1.loglog(grid / sig2, grid / sig2, color=_GREY, lw=1, label=r"$g=\lambda$")
+    ax1.loglog(grid / sig2, grid / sig2, color=_GREY, lw=1, label=r"$g=\hat\lambda$")
     ax1.plot([1.0], [r], "k*", ms=9, label=r"$(\sigma^2, r\sigma^2)$")
     ax1.set_xlim(1e-3, 30)
     ax1.set_ylim(1e-5, 30)
-    ax1.set_xlabel(r"$\lambda/\sigma^2$")
-    ax1.set_ylabel(r"$g(\lambda)/\sigma^2$")
-    ax1.set_title(rf"the map $\lambda\mapsto g(\lambda)$ ($T={T:g}$, $\ell={noise_scale:.3g}$)")
+    ax1.set_xlabel(r"$\hat\lambda/\sigma^2$")
+    ax1.set_ylabel(r"$g(\hat\lambda)/\sigma^2$")
+    ax1.set_title(rf"the map $\hat\lambda\mapsto g(\hat\lambda)$ ($T={T:g}$, $\ell={noise_scale:.3g}$)")
     ax1.legend(loc="lower right")
+    return fig
+
+
+@styled
+def hull_figure(ns=(2, 10), T: float = 2.0, noise_scale: float = math.exp(-4), target_std: float = 1.0,
+                seed: int = 4, n_samples: int = 400):
+    """The affine-hull collapse in ``d = 2`` (proposition ``prop-onestep-hull``).
+
+    One panel per ``N`` in ``ns``: training points from ``p_S = N(0, σ² I_2)``,
+    samples of the generated distribution of the noise-averaged fit, and fresh
+    samples of ``p_S``. For ``N = 2 ≤ d`` every generated sample lies on the line
+    through the two training points (their affine hull, drawn dashed), while
+    fresh data scatter around it; for ``N > d`` the generated law has full rank.
+    """
+    ns = tuple(int(n) for n in ns)
+    if not ns or min(ns) < 2:
+        raise ValueError(f"ns must be training-set sizes >= 2, got {ns!r}")
+    fig, axes = new_figure(len(ns), width=3.4, height=3.4)
+    rng = np.random.default_rng(seed)
+    lim = 3.2 * target_std
+    for ax, n in zip(axes, ns):
+        X = target_std * rng.standard_normal((n, 2))
+        p = onestep.generated_distribution(X, T, noise_scale)
+        gen = p.sample(n_samples, rng)
+        fresh = target_std * rng.standard_normal((n_samples, 2))
+        ax.plot(fresh[:, 0], fresh[:, 1], ".", ms=4, color=_GREY, alpha=0.6, label="fresh samples of $p_S$")
+        ax.plot(gen[:, 0], gen[:, 1], ".", ms=4, color="#1f5aa6", alpha=0.6, label="samples of $p_G$")
+        if n <= 2:  # the affine hull is the line through the points
+            u = X[1] - X[0]
+            u = u / np.linalg.norm(u)
+            ends = X.mean(axis=0) + np.outer([-2 * lim, 2 * lim], u)
+            ax.plot(ends[:, 0], ends[:, 1], "--", color="k", lw=0.8, label="affine hull")
+        ax.plot(X[:, 0], X[:, 1], "o", ms=6, color="#edae49", mec="k", mew=0.6, label="training points")
+        ax.set_title(f"$d=2$, $N={n}$: rank $\\Sigma_G = {p.rank}$")
+        ax.set_aspect("equal")
+        ax.set_xlim(-lim, lim)
+        ax.set_ylim(-lim, lim)
+        ax.legend(loc="lower left", fontsize=7.5, frameon=True, framealpha=0.9)
     return fig
 
 
@@ -124,7 +163,7 @@ def denoiser_explorer(d: int = 100, n: int = 50, T: float = 2.0, noise_scale: fl
 
     Left: eigenvalues of ``S`` and of ``Σ_G`` (as in :func:`spectra_figure`).
     Right: training points, generated samples and fresh samples of ``p_S``,
-    centred at ``x̄`` and projected on the top eigenvector of ``S`` (horizontal)
+    centered at ``x̄`` and projected on the top eigenvector of ``S`` (horizontal)
     and on the eigenvector of its *smallest* eigenvalue (vertical). For
     ``N ≤ d`` that direction is orthogonal to the affine hull of the training
     set: the training points and every generated sample sit on the horizontal
@@ -140,13 +179,13 @@ def denoiser_explorer(d: int = 100, n: int = 50, T: float = 2.0, noise_scale: fl
     sig2 = target_std**2
     fig, (ax0, ax1) = new_figure(2, width=4.4)
     # plain-text labels: mathtext parsing would dominate the cost of a live update
-    _spectrum_panel(ax0, lam / sig2, g / sig2, "#1f5aa6", label="g_k of Σ_G")
-    ax0.plot([], [], "o", ms=3, mfc="none", color="#1f5aa6", label="λ_k of S")
+    _spectrum_panel(ax0, lam / sig2, g / sig2, "#1f5aa6", label="g_ν of Σ_G")
+    ax0.plot([], [], "o", ms=3, mfc="none", color="#1f5aa6", label="λ̂_ν of S")
     ax0.axhline(1.0, color=_GREY, ls=":", lw=1, label="σ²")
     ax0.axhline(r, color="k", ls="--", lw=1, label=f"rσ², r = {r:.3f}")
     top = max(float(lam.max() / sig2), float(g.max() / sig2), 1.0)
     ax0.set_ylim(_ZERO_FLOOR / 2, 3 * top)
-    ax0.set_xlabel("rank k (descending)")
+    ax0.set_xlabel("rank ν (descending)")
     ax0.set_ylabel("eigenvalue / σ²")
     n_zero = int(np.sum(lam <= 0))
     ax0.set_title(f"d = {d}, N = {n}: " + (f"{n_zero} zero eigenvalues" if n_zero else "full rank"))
@@ -185,7 +224,7 @@ def _mean_se(kl):
 @styled
 def kl_vs_n_figure(ns, kl, d: int = 100, T: float = 2.0, noise_scale: float = math.exp(-4),
                    target_std: float = 1.0, ns_single=None, kl_single=None):
-    """Expected ``KL(p_G‖p_S)`` against ``N`` (figure R1 of the chapter "An explicit KL formula").
+    """Expected ``KL(p_G‖p_S)`` against ``N`` (chapter "An explicit KL formula").
 
     ``kl`` has shape ``(len(ns), reps)`` (for example from
     :func:`lindiff.onestep.kl_samples`); the mean ± 2 standard errors is shown
@@ -233,7 +272,7 @@ def kl_vs_n_figure(ns, kl, d: int = 100, T: float = 2.0, noise_scale: float = ma
 @styled
 def proportional_limit_figure(T: float = 2.0, noise_scale: float = math.exp(-4), target_std: float = 1.0,
                               sim=None):
-    """``F(γ) = lim KL/d`` against ``γ = d/N`` (figure R3), with its tangent at ``γ = 0``.
+    """``F(γ) = lim KL/d`` against ``γ = d/N``, with its tangent at ``γ = 0``.
 
     ``sim`` maps a dimension ``d`` to a pair ``(gammas, values)`` of simulated
     ``E KL/d`` (shown as markers).
@@ -264,10 +303,10 @@ def proportional_limit_figure(T: float = 2.0, noise_scale: float = math.exp(-4),
 @styled
 def time_noise_figure(d: int = 100, ns=(150, 1000), T: float = 2.0, target_std: float = 1.0, seed: int = 0,
                       lambdas=(0.1, 1.0, 10.0)):
-    """Effect of diffusion time and noise scale (figure R2).
+    """Effect of diffusion time and noise scale.
 
-    Left: ``KL_∞/d`` against ``T`` for ``ℓ = λ e^{−2T}`` (the author's
-    parameterisation, one curve per ``λ``, with its ``T → ∞`` level) and for
+    Left: ``KL_∞/d`` against ``T`` for ``ℓ = ℓ₀ e^{−2T}`` (the author's
+    parameterization, one curve per ``ℓ₀`` in ``lambdas``, with its ``T → ∞`` level) and for
     ``ℓ = 1``. Right: ``KL(p_G‖p_S)`` of one training set per ``N`` against
     ``ℓ`` at time ``T``, with its small-noise limit (equation
     ``eq-kl-small-noise``) and ``KL_∞(ℓ)``.
@@ -276,7 +315,7 @@ def time_noise_figure(d: int = 100, ns=(150, 1000), T: float = 2.0, target_std: 
     Ts = np.geomspace(0.05, 8, 120)
     for lam_ in lambdas:
         y = [onestep.kl_infinite_data(1, t, lam_ * math.exp(-2 * t), target_std) for t in Ts]
-        (line,) = ax0.loglog(Ts, y, label=rf"$\ell=\lambda e^{{-2T}}$, $\lambda={lam_:g}$")
+        (line,) = ax0.loglog(Ts, y, label=rf"$\ell=\ell_0 e^{{-2T}}$, $\ell_0={lam_:g}$")
         rr = 1 / (1 + lam_ / target_std**2)
         ax0.axhline(0.5 * (rr - 1 - math.log(rr)), color=line.get_color(), ls=":", lw=0.8)
     y1 = [onestep.kl_infinite_data(1, t, 1.0, target_std) for t in Ts]

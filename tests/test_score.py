@@ -373,3 +373,33 @@ def test_bad_inputs_name_the_parameter():
     for call, name in cases:
         with pytest.raises((ValueError, TypeError), match=name):
             call()
+
+
+# --------------------------------------------------------------------------- figures
+def test_score_field_figure_draws_and_rejects_bad_values():
+    from matplotlib.figure import Figure
+
+    from lindiff.plotting import score as score_plots
+
+    assert isinstance(score_plots.score_field_figure(n=2, t=30), Figure)
+    for bad in (dict(n=1), dict(n=11), dict(n=2.0), dict(t=0), dict(t=1001), dict(t=3.5)):
+        with pytest.raises(ValueError, match="n must|t must"):
+            score_plots.score_field_figure(**bad)
+    assert isinstance(score_plots.transfer_figure(), Figure)
+
+
+def test_figure_samples_collapse_onto_the_line_and_copy():
+    """What the explorer shows: N = 2 linear samples on the line (within a few σ₁), exact samples on the points."""
+    from lindiff.plotting.score import _model
+
+    X, p_hat, lin, exact = _model(2, 20)
+    assert p_hat.rank == 1
+    u = p_hat.eigvecs[:, p_hat.eigvals > 0][:, 0]
+    off_line = (lin - X.mean(0)) - np.outer((lin - X.mean(0)) @ u, u)
+    sigma1 = math.sqrt(ddpm.linear_schedule(1000)[0][0])
+    assert np.linalg.norm(off_line, axis=1).max() < 5 * sigma1
+    nearest = np.sqrt(((exact[:, None, :] - X[None]) ** 2).sum(-1)).min(axis=1)
+    assert nearest.max() < 6 * sigma1 * math.sqrt(2)            # a training point plus the last-step noise
+    # the linear samples spread along the line like N(x̄, S): variance of the coordinate ≈ the eigenvalue
+    along = (lin - X.mean(0)) @ u
+    assert abs(along.var() / p_hat.eigvals.max() - 1) < 0.3

@@ -30,6 +30,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.linalg import eigvalsh_tridiagonal
 from scipy.special import digamma, polygamma
 
 from ._validate import as_finite_array, as_generator, as_int, as_nonnegative_float, as_positive_float
@@ -45,6 +46,7 @@ __all__ = [
     "ResolventTraces",
     "deterministic_equivalent",
     "bartlett_factor",
+    "wishart_extreme_eigenvalues",
     "wishart_logdet_mean",
     "wishart_logdet_variance",
 ]
@@ -402,6 +404,45 @@ def bartlett_factor(d: int, dof: int, rng: np.random.Generator, size: int = 1) -
     idx = np.arange(d)
     A[:, idx, idx] = np.sqrt(rng.chisquare(dof - idx, size=(size, d)))
     return A
+
+
+def wishart_extreme_eigenvalues(d: int, dof: int, rng: np.random.Generator, size: int = 1) -> np.ndarray:
+    """Smallest and largest eigenvalue of ``size`` independent ``Wishart_d(dof, I)`` matrices.
+
+    The same bidiagonal model as :func:`lindiff.wishart.wishart_eigenvalues`
+    (and the same random draws for the same ``rng`` state), but only the two
+    extreme eigenvalues of the tridiagonal matrix ``B Bᵀ`` are computed, by
+    bisection: ``O(d)`` per draw instead of a full ``O(d³)`` SVD, so that the
+    edges can be followed to ``d`` in the thousands (theorem ``thm-rmt-edges``).
+    Squaring ``B`` costs relative accuracy only for eigenvalues below about
+    ``1e-12 · dof``, far below the edges studied here.
+
+    Returns
+    -------
+    ndarray, shape (size, 2)
+        Columns: smallest, largest.
+    """
+    d = as_int(d, "d", minimum=1)
+    dof = as_int(dof, "dof", minimum=1)
+    if dof < d:
+        raise ValueError(f"dof must be >= d = {d} (full-rank Wishart), got {dof}")
+    size = as_int(size, "size", minimum=1)
+    rng = as_generator(rng)
+    # the draws of lindiff.wishart.wishart_eigenvalues, in the same order
+    diag = np.sqrt(rng.chisquare(np.arange(dof, dof - d, -1), size=(size, d)))
+    sub = np.sqrt(rng.chisquare(np.arange(d - 1, 0, -1), size=(size, d - 1))) if d > 1 else np.zeros((size, 0))
+    out = np.empty((size, 2))
+    for k in range(size):
+        # B lower bidiagonal (diagonal a, subdiagonal b): B Bᵀ has diagonal a_i² + b_{i-1}², off-diagonal b_i a_i
+        a, b = diag[k], sub[k]
+        t_diag = a**2 + np.concatenate([[0.0], b**2])
+        t_off = b * a[:-1]
+        if d == 1:
+            out[k] = t_diag[0]
+            continue
+        out[k, 0] = eigvalsh_tridiagonal(t_diag, t_off, select="i", select_range=(0, 0))[0]
+        out[k, 1] = eigvalsh_tridiagonal(t_diag, t_off, select="i", select_range=(d - 1, d - 1))[0]
+    return out
 
 
 def wishart_logdet_mean(d: int, dof: int) -> float:

@@ -331,7 +331,7 @@ def deterministic_equivalent(spectrum, N, z) -> ResolventTraces:
     in practice a few percent at ``d = 100``). The squared resolvents follow by
     ``−∂_z``, with ``δ'`` from implicit differentiation. For ``Σ = I`` they
     reduce to the Marchenko–Pastur law: ``tr(M̂ + z)⁻¹/d ≃ m(−z)`` and
-    ``δ = γ m(−z)``. For the centred covariance ``S`` pass ``N − 1``.
+    ``δ = γ m(−z)``. For the centered covariance ``S`` pass ``N − 1``.
 
     Parameters
     ----------

@@ -12,14 +12,14 @@ the Marchenko–Pastur law ``MP_γ`` (the limiting law of an eigenvalue of
 at ``0``;
 
 * Stieltjes transform ``m(z) = E[1/(u − z)]``;
-* η-transform ``η(x) = E[1/(1 + x u)]``;
-* Shannon transform ``𝒱(x) = E[ln(1 + x u)]``;
+* η-transform ``η(ω) = E[1/(1 + ω u)]``;
+* Shannon transform ``𝒱(ω) = E[ln(1 + ω u)]``;
 * ``δ(z)``, the fixed point of the deterministic equivalents of
   ``(M̂ + z)⁻¹`` for a general population covariance ``Σ`` with eigenvalues
   ``λ_ν``.
 
 Closed forms are written without cancelling differences (the textbook
-expressions subtract nearly equal square roots for small ``x`` or ``γ``), so
+expressions subtract nearly equal square roots for small ``ω`` or ``γ``), so
 they keep full relative accuracy over the whole range; the unit tests check
 them against quadrature of the density and against simulation.
 """
@@ -162,74 +162,74 @@ def mp_stieltjes(z, gamma: float):
     return _out(m)
 
 
-def _eta_parts(x: np.ndarray, g: float):
-    """``η``, ``1 − η`` and ``√disc = A B`` for ``x >= 0``, each without cancellation.
+def _eta_parts(omega: np.ndarray, g: float):
+    """``η``, ``1 − η`` and ``√disc = a₊ a₋`` for ``ω >= 0``, each without cancellation.
 
-    ``A = √(1 + x λ₊)``, ``B = √(1 + x λ₋)`` and ``A B = √((1 + (1−γ)x)² + 4γx)``.
-    ``η`` is the positive root of ``γ x η² + (1 + (1−γ)x) η − 1 = 0``; of the two
-    equal forms ``2/(b + AB)`` and ``(AB − b)/(2γx)`` (``b = 1 + (1−γ)x``) the
-    one that adds positive numbers is used. ``1 − η = 4x/(A + B)²``.
+    ``a₊ = √(1 + ω λ₊)``, ``a₋ = √(1 + ω λ₋)`` and ``a₊ a₋ = √((1 + (1−γ)ω)² + 4γω)``.
+    ``η`` is the positive root of ``γ ω η² + (1 + (1−γ)ω) η − 1 = 0``; of the two
+    equal forms ``2/(b + a₊a₋)`` and ``(a₊a₋ − b)/(2γω)`` (``b = 1 + (1−γ)ω``) the
+    one that adds positive numbers is used. ``1 − η = 4ω/(a₊ + a₋)²``.
     """
     lo, hi = mp_edges(g)
-    A, B = np.sqrt(1.0 + x * hi), np.sqrt(1.0 + x * lo)
-    AB = A * B
-    b = 1.0 + (1.0 - g) * x
+    a_plus, a_minus = np.sqrt(1.0 + omega * hi), np.sqrt(1.0 + omega * lo)
+    root = a_plus * a_minus  # the square root of the discriminant
+    b = 1.0 + (1.0 - g) * omega
     with np.errstate(divide="ignore", invalid="ignore"):
-        eta = np.where(b >= 0, 2.0 / (b + AB), (AB - b) / np.where(x > 0, 2.0 * g * x, 1.0))
-    one_minus = 4.0 * x / (A + B) ** 2
-    return eta, one_minus, AB
+        eta = np.where(b >= 0, 2.0 / (b + root), (root - b) / np.where(omega > 0, 2.0 * g * omega, 1.0))
+    one_minus = 4.0 * omega / (a_plus + a_minus) ** 2
+    return eta, one_minus, root
 
 
-def mp_eta(x, gamma: float):
-    """η-transform ``η(x) = E[1/(1 + x u)]`` of ``MP_γ`` (equation ``eq-rmt-eta``).
+def mp_eta(omega, gamma: float):
+    """η-transform ``η(ω) = E[1/(1 + ω u)]`` of ``MP_γ`` (equation ``eq-rmt-eta``).
 
-    Equal to ``1 − Φ(x)/(4 x γ)`` with
-    ``Φ(x) = (√(x λ₊ + 1) − √(x λ₋ + 1))²``, the form quoted in
-    ``book/onestep_kl.md`` (there with ``x = s``). ``η(0) = 1``; as ``x → ∞``,
+    Equal to ``1 − Φ(ω)/(4 ω γ)`` with
+    ``Φ(ω) = (√(ω λ₊ + 1) − √(ω λ₋ + 1))²``, the form quoted in
+    ``book/onestep_kl.md`` (there with ``ω = s``). ``η(0) = 1``; as ``ω → ∞``,
     ``η → 1 − 1/γ`` for ``γ > 1`` (the atom at 0) and ``→ 0`` otherwise.
 
     Parameters
     ----------
-    x : float or array_like
-        ``x >= 0``.
+    omega : float or array_like
+        ``ω >= 0``.
     gamma : float
         ``γ >= 0``.
     """
     g = _as_gamma(gamma)
-    x = _as_nonnegative_array(x, "x")
-    return _out(_eta_parts(x, g)[0])
+    omega = _as_nonnegative_array(omega, "omega")
+    return _out(_eta_parts(omega, g)[0])
 
 
-def mp_eta_prime(x, gamma: float):
-    """Derivative ``∂η/∂x = −E[u/(1 + x u)²]`` (equation ``eq-rmt-eta-prime``).
+def mp_eta_prime(omega, gamma: float):
+    """Derivative ``∂η/∂ω = −E[u/(1 + ω u)²]`` (equation ``eq-rmt-eta-prime``).
 
     Implicit differentiation of the quadratic for ``η`` gives
-    ``η'(x) = −η / ((1 + γ x η) √((1 + (1−γ)x)² + 4γx))``, which has no
+    ``η'(ω) = −η / ((1 + γ ω η) √((1 + (1−γ)ω)² + 4γω))``, which has no
     cancellation. ``η'(0) = −1 = −E u``. With it,
-    ``E[1/(1 + x u)²] = η + x η'`` and
-    ``E[u²/(1 + x u)²] = (1 − η + x η')/x²`` (the ``Q`` of ``book/onestep_kl.md``).
+    ``E[1/(1 + ω u)²] = η + ω η'`` and
+    ``E[u²/(1 + ω u)²] = (1 − η + ω η')/ω²`` (the ``Q`` of ``book/onestep_kl.md``).
     """
     g = _as_gamma(gamma)
-    x = _as_nonnegative_array(x, "x")
-    eta, _, AB = _eta_parts(x, g)
-    return _out(-eta / ((1.0 + g * x * eta) * AB))
+    omega = _as_nonnegative_array(omega, "omega")
+    eta, _, root = _eta_parts(omega, g)
+    return _out(-eta / ((1.0 + g * omega * eta) * root))
 
 
-def mp_shannon(x, gamma: float):
-    """Shannon transform ``𝒱(x) = E[ln(1 + x u)]`` of ``MP_γ`` (equation ``eq-rmt-shannon``).
+def mp_shannon(omega, gamma: float):
+    """Shannon transform ``𝒱(ω) = E[ln(1 + ω u)]`` of ``MP_γ`` (equation ``eq-rmt-shannon``).
 
-    ``𝒱(x) = −ln η + (1/γ) ln(1 + γ x η) − (1 − η)`` with ``η = η(x)``; this is
+    ``𝒱(ω) = −ln η + (1/γ) ln(1 + γ ω η) − (1 − η)`` with ``η = η(ω)``; this is
     the same function as the form quoted in ``book/onestep_kl.md``,
-    ``ln(1 + x − Φ/4) + (1/γ) ln(1 + γx − Φ/4) − Φ/(4γx)``. At ``γ = 0`` it is
-    ``ln(1 + x)``.
+    ``ln(1 + ω − Φ/4) + (1/γ) ln(1 + γω − Φ/4) − Φ/(4γω)``. At ``γ = 0`` it is
+    ``ln(1 + ω)``.
     """
     g = _as_gamma(gamma)
-    x = _as_nonnegative_array(x, "x")
-    eta, one_minus, _ = _eta_parts(x, g)
+    omega = _as_nonnegative_array(omega, "omega")
+    eta, one_minus, _ = _eta_parts(omega, g)
     # -ln η: from η itself when it is small, from 1 − η when η is near 1
     with np.errstate(divide="ignore"):
         minus_log_eta = np.where(eta < 0.5, -np.log(np.maximum(eta, np.finfo(float).tiny)), -np.log1p(-one_minus))
-    second = x * eta if g == 0.0 else np.log1p(g * x * eta) / g
+    second = omega * eta if g == 0.0 else np.log1p(g * omega * eta) / g
     return _out(minus_log_eta + second - one_minus)
 
 
@@ -240,8 +240,8 @@ def mp_log_moment(gamma: float) -> float:
 
     ``L(0) = 0`` and ``L(1) = −1`` (the density ``~ 1/(π√u)`` at ``0`` keeps
     ``ln u`` integrable). For ``γ > 1`` the atom at ``0`` makes it ``-inf``.
-    It is the limit of ``(1/d) ln det(S/σ²)`` and of ``𝒱(x) − ln x`` as
-    ``x → ∞``. Below ``γ = 10⁻⁴`` the series is used (the closed form cancels).
+    It is the limit of ``(1/d) ln det(S/σ²)`` and of ``𝒱(ω) − ln ω`` as
+    ``ω → ∞``. Below ``γ = 10⁻⁴`` the series is used (the closed form cancels).
     """
     g = _as_gamma(gamma)
     if g == 0.0:

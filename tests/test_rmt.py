@@ -367,3 +367,26 @@ def test_logdet_of_singular_wishart_and_closed_forms():
 def test_bad_input_names_the_parameter(call, exc, name):
     with pytest.raises(exc, match=name):
         call()
+
+
+# --------------------------------------------------------------------------- figures of the appendix
+
+
+def test_figures_of_the_appendix_draw_and_reject_bad_input():
+    from lindiff.plotting import rmt as figs
+
+    for gamma, d in ((0.5, 40), (2.0, 40), (1.0, 25)):
+        fig = figs.mp_figure(gamma=gamma, d=d)
+        assert len(fig.axes) == 3  # histogram, eta and its twin axis for the Shannon transform
+        n = max(int(round(d / gamma)), 2)
+        area = sum(p.get_height() * p.get_width() for p in fig.axes[0].patches)
+        # the histogram counts the nonzero eigenvalues: area min(N, d)/d, the mass of the continuous part
+        assert area == pytest.approx(min(n, d) / d, rel=1e-12)
+    assert len(figs.edges_figure(dims=(10, 20), reps=2).axes) == 2
+    assert len(figs.deterministic_equivalent_figure(d=30, seeds=(0,)).axes) == 2
+    with pytest.raises(ValueError, match="gamma must be"):
+        figs.mp_figure(gamma=0.0, d=40)
+    with pytest.raises(ValueError, match="gamma must be"):
+        figs.mp_figure(gamma=30.0, d=40)
+    with pytest.raises(ValueError, match="d must be"):
+        figs.mp_figure(gamma=0.5, d=1)

@@ -67,7 +67,7 @@ def mp_figure(gamma: float = 0.25, d: int = 400, seed: int = 0):
     fig, (ax0, ax1) = new_figure(2, width=4.3, right=0.75, wspace=1.2)
 
     nonzero = ev[ev > 0]
-    bins = np.linspace(0.0, hi * 1.08 + 0.05, 36)
+    bins = np.linspace(0.0, max(hi * 1.08 + 0.05, 1.001 * float(ev[-1])), 36)  # every eigenvalue is counted
     counts, edges = np.histogram(nonzero, bins=bins)
     width = edges[1] - edges[0]
     ax0.bar(edges[:-1], counts / (d * width), width=width, align="edge", color="#1f5aa6", alpha=0.35,

@@ -70,8 +70,8 @@ def mp_figure(gamma: float = 0.25, d: int = 400, seed: int = 0):
     bins = np.linspace(0.0, max(hi * 1.08 + 0.05, 1.001 * float(ev[-1])), 36)  # every eigenvalue is counted
     counts, edges = np.histogram(nonzero, bins=bins)
     width = edges[1] - edges[0]
-    ax0.bar(edges[:-1], counts / (d * width), width=width, align="edge", color="#1f5aa6", alpha=0.35,
-            label=f"eigenvalues, d = {d}")
+    # one step patch instead of 35 bars: a tenth of the artists to draw in a live widget
+    ax0.stairs(counts / (d * width), edges, fill=True, color="#1f5aa6", alpha=0.35, label=f"eigenvalues, d = {d}")
     u = np.linspace(max(lo, 1e-4), hi, 300)
     ax0.plot(u, rmt.mp_density(u, g), color="#d1495b", label="Marchenko–Pastur")
     for edge in (lo, hi):

@@ -750,7 +750,7 @@ def _decide(delta_of, factor, vals, float32_accumulation):
 
 def run_variants(variants, repetitions=300, d: int = 100, n_values=(25, 50, 75, 100), *,
                  reference_size: int = 10_000, T: float = 2.0, noise_scale: float = math.exp(-4.0),
-                 mean: float = 10.0, std: float = 1.0, seed: int = 0, _shortcuts: bool = True) -> dict:
+                 mean: float = 10.0, std: float = 1.0, seed: int = 0, shortcuts=True) -> dict:
     """Repeat the script's computation for several :class:`Ingredients` on the same draws.
 
     For each ``N`` and repetition (training set and noise from :func:`draw_repetition`)
@@ -759,7 +759,8 @@ def run_variants(variants, repetitions=300, d: int = 100, n_values=(25, 50, 75, 
     sample of ``reference_size`` points (a new one for every ``N`` and repetition, as
     in the script). The defaults are the script's settings (:data:`SCRIPT_SETTINGS`).
 
-    Two shortcuts keep this fast without changing any sign:
+    Two shortcuts keep this fast without changing any sign (``shortcuts=False``
+    computes every reference sum in full, to look at the terms themselves):
 
     * the reference cross term is nonnegative, so ``Δ`` is at least its value for a
       zero cross term; when that is positive, ``Δ > 0`` whatever the reference
@@ -783,6 +784,8 @@ def run_variants(variants, repetitions=300, d: int = 100, n_values=(25, 50, 75, 
     T, noise_scale, mean, std : float
         Diffusion time, noise scale ``ℓ``, and the target ``N(mean·1, std² I)``.
     seed : int
+    shortcuts : bool or mapping of str to bool
+        Settle signs early where possible (default), for all variants or per variant.
 
     Returns
     -------
@@ -797,6 +800,10 @@ def run_variants(variants, repetitions=300, d: int = 100, n_values=(25, 50, 75, 
     else:
         rep = as_int(repetitions, "repetitions", minimum=1)
         reps = {name: rep for name in variants}
+    if hasattr(shortcuts, "items"):
+        fast = {name: _check_flag(shortcuts.get(name, True), f"shortcuts[{name!r}]") for name in variants}
+    else:
+        fast = dict.fromkeys(variants, _check_flag(shortcuts, "shortcuts"))
     d = as_int(d, "d", minimum=1)
     reference_size = as_int(reference_size, "reference_size", minimum=2)
     T = as_positive_float(T, "T")
@@ -856,7 +863,7 @@ def run_variants(variants, repetitions=300, d: int = 100, n_values=(25, 50, 75, 
                 else:
                     # equal self terms cancel exactly; the rest is evaluated exactly
                     delta_of = lambda c, t=cross_tr: c - t  # noqa: E731
-                if _shortcuts and delta_of(0.0) > 0.0:
+                if fast[name] and delta_of(0.0) > 0.0:
                     o["positive"][i, r] = o["early"][i, r] = True
                     continue
                 factor = _cross_factor(reference_size, g, eps2_ref, ing.determinant_cutoff)
@@ -864,7 +871,7 @@ def run_variants(variants, repetitions=300, d: int = 100, n_values=(25, 50, 75, 
                 # sharing a Gaussian share the whole reference sample
                 null_rng = np.random.default_rng([seed, 5, n, r, int(np.count_nonzero(g <= 1e-12 * eps2_ref))])
                 dl, cr, emulated = _reference_cross(mean_p, g, U, mean, std, eps2_ref, normals, null_rng, factor,
-                                                    delta_of, ing.float32_sums, use_bound=_shortcuts)
+                                                    delta_of, ing.float32_sums, use_bound=fast[name])
                 o["delta"][i, r], o["cross_ref"][i, r] = dl, cr
                 o["emulated"] += int(emulated)
                 o["settled_negative"][i, r] = math.isnan(dl)
@@ -881,8 +888,8 @@ def run_variants(variants, repetitions=300, d: int = 100, n_values=(25, 50, 75, 
 
 def run_script(repetitions: int = 300, d: int = 100, n_values=(25, 50, 75, 100), *, reference_size: int = 10_000,
                T: float = 2.0, noise_scale: float = math.exp(-4.0), mean: float = 10.0, std: float = 1.0,
-               seed: int = 0, ingredients: Ingredients | None = None) -> ScriptRun:
+               seed: int = 0, ingredients: Ingredients | None = None, shortcuts: bool = True) -> ScriptRun:
     """:func:`run_variants` for one set of :class:`Ingredients` (all of the script's by default)."""
     ing = Ingredients() if ingredients is None else _check_ingredients(ingredients)
     return run_variants({"run": ing}, repetitions, d, n_values, reference_size=reference_size, T=T,
-                        noise_scale=noise_scale, mean=mean, std=std, seed=seed)["run"]
+                        noise_scale=noise_scale, mean=mean, std=std, seed=seed, shortcuts=shortcuts)["run"]

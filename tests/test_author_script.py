@@ -339,7 +339,7 @@ def test_shortcuts_do_not_change_any_sign():
     variants = {"script": A.Ingredients(), "exact self": A.Ingredients().without("float32_self_term"),
                 "WWt": A.Ingredients().without("transposed_covariance")}
     fast = A.run_variants(variants, 12, **kw)
-    slow = A.run_variants(variants, 12, **kw, _shortcuts=False)
+    slow = A.run_variants(variants, 12, **kw, shortcuts=False)
     settled = 0
     for name in variants:
         np.testing.assert_array_equal(fast[name].positive, slow[name].positive)
@@ -399,6 +399,7 @@ def test_printed_probability_is_half_plus_half_the_mean_sign():
     (lambda: A.run_script(2, n_values=[1]), "n_values"),
     (lambda: A.run_variants({}, 2), "variants"),
     (lambda: A.run_variants({"a": A.Ingredients()}, {"b": 3}), "repetitions"),
+    (lambda: A.run_variants({"a": A.Ingredients()}, 2, shortcuts="yes"), "shortcuts"),
     (lambda: A.reference_kernel_values(Gaussian(np.zeros(2), np.eye(2)), 0), "size"),
     (lambda: A.draw_repetition(10, 1, 0), "n"),
 ])

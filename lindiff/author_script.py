@@ -541,7 +541,8 @@ class _ReferenceNormals:
                 self.buffer = grown
             for j in range(self.filled // _BLOCK, blocks):
                 rng = np.random.default_rng([*self.key, j])
-                self.buffer[:, j * _BLOCK:(j + 1) * _BLOCK] = rng.standard_normal((self.size, _BLOCK))
+                for col in range(j * _BLOCK, (j + 1) * _BLOCK):
+                    rng.standard_normal(out=self.buffer[:, col])     # a contiguous column (Fortran order)
             self.filled = blocks * _BLOCK
         return self.buffer[:, :k]
 

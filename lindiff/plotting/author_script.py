@@ -21,12 +21,11 @@ _MEM, _GEN = "#d1495b", "#1f5aa6"  # memorizing (Δ < 0) and generalizing (Δ > 
 def terms_figure(run):
     """The three parts of the script's ``Δ`` at each ``N``, relative to the self term.
 
-    ``Δ = (s_train − s_ref) − c_train + c_ref`` with the self terms ``s`` and the
-    cross terms ``c`` of equation ``eq-script-delta``. Dots: ``c_train/s`` and
-    ``c_ref/s`` of each repetition of ``run`` (``c_ref`` where the run computed it in
-    full: pass a run with ``shortcuts=False`` to see all of them). Bars:
-    ``|s_train − s_ref|/s``, the float32 rounding of the self terms
-    (:func:`lindiff.author_script.self_term`), with its sign.
+    ``Δ = (e^self_N − e^self_M) − e^cross_train + e^cross_ref`` (equation
+    ``eq-script-delta``), each part divided by the self term. Dots: the two cross terms
+    of each repetition of ``run`` (the reference one where the run computed it in full:
+    pass a run with ``shortcuts=False`` to see all of them). Bars: the float32
+    difference of the self terms (:func:`lindiff.author_script.self_term`), with its sign.
 
     Parameters
     ----------
@@ -42,14 +41,14 @@ def terms_figure(run):
         jitter = rng.uniform(-0.1, 0.1, run.repetitions)
         ct = run.cross_train[k] / s
         ax.plot(x - 0.18 + jitter, ct, "o", ms=2.5, alpha=0.5, color=_MEM,
-                label="training cross term $c_{\\rm train}$" if k == 0 else None)
+                label="$e^{\\rm cross}_{\\rm train}$" if k == 0 else None)
         cr = run.cross_reference[k] / s
         ok = np.isfinite(cr)
         ax.plot(x[ok] + 0.18 + jitter[ok], cr[ok], "o", ms=2.5, alpha=0.5, color=_GEN,
-                label="reference cross term $c_{\\rm ref}$" if k == 0 else None)
+                label="$e^{\\rm cross}_{\\rm ref}$" if k == 0 else None)
         r = (script.self_term(int(n), run.d, run.std) - s) / s
         ax.plot([k - 0.35, k + 0.35], [abs(r), abs(r)], "-", color="k", lw=2.2,
-                label="$|s_{\\rm train} - s_{\\rm ref}|$ (float32)" if k == 0 else None)
+                label="$|e^{\\rm self}_N - e^{\\rm self}_M|$ (float32)" if k == 0 else None)
         ax.annotate("+" if r > 0 else "−", (k + 0.38, abs(r)), va="center", fontsize=11)
     ax.set_yscale("log")
     plain_log_ticks(ax, x=False, minor=False)
@@ -65,10 +64,11 @@ def terms_figure(run):
 def rounding_figure(d: int = 100, reference_size: int = 10_000, n_max: int = 300, marked=(25, 50, 75, 100)):
     """Float32 rounding of the script's self term for every size ``n`` (the explorable figure).
 
-    Each dot is ``s_n/s − 1`` for ``n = 2 … n_max`` (:func:`lindiff.author_script.self_term_rounding`),
-    the dashed line the same for the reference size ``M``. Where the cross terms are
-    negligible, ``Δ`` has the sign of ``s_N − s_M``: blue above the line (the script
-    prints "Δ > 0"), red below. Larger markers: the sizes in ``marked``.
+    Each dot is the relative rounding of the self term ``e^self_n`` for ``n = 2 … n_max``
+    (:func:`lindiff.author_script.self_term_rounding`), the dashed line the same for the
+    reference size ``M``. Where the cross terms are negligible, ``Δ`` has the sign of
+    ``e^self_N − e^self_M``: blue above the line (the script prints "Δ > 0"), red below.
+    Larger markers: the sizes in ``marked``.
     """
     if not isinstance(d, (int, np.integer)) or d < 1:
         raise ValueError(f"d must be an integer >= 1, got {d!r}")

@@ -199,11 +199,11 @@ def _noisy(X, T, ell, z, float32):
 def least_squares_fit(inputs, targets, float32: bool = True):
     """Least squares with intercept, ``targets ≈ inputs Wᵀ + b``, as the script fits it.
 
-    Both sets are centred by their column means, and the centred problem is solved
+    Both sets are centered by their column means, and the centered problem is solved
     by an SVD-based least-squares solver (LAPACK ``gelsd``). In float32, a singular
-    value of the centred inputs counts when it exceeds ``2⁻²³`` times the largest
-    (the solver's default). For ``N ≤ d`` the centred inputs have rank ``N − 1`` in
-    exact arithmetic; in float32 the centring leaves a remainder of relative size
+    value of the centered inputs counts when it exceeds ``2⁻²³`` times the largest
+    (the solver's default). For ``N ≤ d`` the centered inputs have rank ``N − 1`` in
+    exact arithmetic; in float32 the centering leaves a remainder of relative size
     about ``10⁻⁶`` in the direction that should vanish, above that cutoff, so the
     fit has rank ``N`` (appendix ``appendix-author-script``). With ``float32=False``
     the cutoff is ``max(N, d) · 2⁻⁵²`` of the largest, which recovers rank ``N − 1``.
@@ -221,7 +221,7 @@ def least_squares_fit(inputs, targets, float32: bool = True):
     W : ndarray, shape (d, d)
     b : ndarray, shape (d,)
     rank : int
-        Rank of the centred inputs as the solver counts it.
+        Rank of the centered inputs as the solver counts it.
     """
     Y = as_data_matrix(inputs, "inputs")
     X = as_data_matrix(targets, "targets")

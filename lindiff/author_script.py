@@ -330,37 +330,54 @@ def _bandwidth32(n: int, d: int, std: float):
     return _F32(std) * _F32((1.0 / n) ** (1.0 / d))
 
 
+def _self_terms32(ns: np.ndarray, d: int, std: float) -> np.ndarray:
+    """The float32 self terms of the sizes ``ns`` (vectorized; the same float32 operations as :func:`self_term`)."""
+    eps = _F32(std) * ((1.0 / ns) ** (1.0 / d)).astype(_F32)
+    root = np.sqrt(_F32(2.0) * _F32(math.pi))
+    with np.errstate(over="ignore"):
+        # correctly rounded power: the double power of the float32 base, rounded once
+        power = ((_F32(2.0) * (eps * eps)).astype(float) ** (d / 2.0)).astype(_F32)
+        return ((_F32(1.0) / ((root * power) * (ns * ns).astype(_F32))) * ns.astype(_F32)).astype(float)
+
+
 def self_term(n: int, d: int, std: float = 1.0, float32: bool = True) -> float:
     """The script's self term ``n / (sqrt(2π) (2ε²)^{d/2} n²)`` with ``ε = σ n^{−1/d}`` (``eq-script-self``).
 
     The script's pair sum over ``j, k`` is ``n`` in float32: the diagonal terms are
-    exactly ``1`` and every pair term of distinct points lies below float32
-    resolution (at ``d = 100``, below ``e^{−20}``; appendix ``appendix-author-script``).
-    In exact arithmetic the expression equals ``1 / (sqrt(2π) (2σ²)^{d/2})`` for every
-    ``n``. With ``float32`` it is evaluated in single precision in the script's order
-    of operations: the rounded bandwidth is raised to the power ``d``, which turns its
-    relative rounding error (up to ``2⁻²⁴``) into one about ``d`` times larger. The
-    power is correctly rounded here; this matched the script's printed values
-    bit for bit in our check (appendix).
+    exactly ``1`` and the pair terms of distinct points fall below float32
+    resolution (appendix ``appendix-author-script``). In exact arithmetic the
+    expression equals ``1 / (sqrt(2π) (2σ²)^{d/2})`` for every ``n``. With ``float32``
+    it is evaluated in single precision in the script's order of operations: the
+    rounded bandwidth is raised to the power ``d``, which turns its relative rounding
+    error (up to ``2⁻²⁴``) into one about ``d`` times larger. The power is correctly
+    rounded here; the values matched the script's bit for bit in our checks. Where an
+    intermediate product exceeds the float32 range (from ``d ≈ 240`` for ``σ = 1``),
+    the script's term, and this one, is ``0``.
     """
     n = as_int(n, "n", minimum=1)
     d = as_int(d, "d", minimum=1)
     std = as_positive_float(std, "std")
     if not _check_flag(float32, "float32"):
         return math.exp(-0.5 * math.log(2.0 * math.pi) - 0.5 * d * math.log(2.0 * std * std))
-    eps = _bandwidth32(n, d, std)
-    root = np.sqrt(_F32(2.0) * _F32(math.pi))
-    power = _F32(float(_F32(2.0) * (eps * eps)) ** (d / 2.0))
-    return float((_F32(1.0) / ((root * power) * _F32(n * n))) * _F32(n))
+    return float(_self_terms32(np.array([n]), d, std)[0])
 
 
-def self_term_rounding(n: int, d: int, std: float = 1.0) -> float:
+def self_term_rounding(n, d: int, std: float = 1.0):
     """Relative rounding error ``value / exact − 1`` of the float32 :func:`self_term`.
 
     Its size, up to about ``d · 2⁻²⁴``, is what remains of two terms that cancel
     exactly in theory (appendix ``appendix-author-script``, equation ``eq-script-self``).
+    ``n`` may be an integer or an array of integers (the result has its shape).
     """
-    return self_term(n, d, std, float32=True) / self_term(n, d, std, float32=False) - 1.0
+    d = as_int(d, "d", minimum=1)
+    std = as_positive_float(std, "std")
+    exact = self_term(1, d, std, float32=False)
+    if np.ndim(n) == 0:
+        return self_term(n, d, std) / exact - 1.0
+    ns = np.asarray(n)
+    if ns.size == 0 or not np.issubdtype(ns.dtype, np.integer) or np.any(ns < 1):
+        raise ValueError(f"n must be an integer >= 1 or an array of such integers, got {n!r}")
+    return _self_terms32(ns.astype(np.int64), d, std) / exact - 1.0
 
 
 def float32_sum(values) -> float:

@@ -88,6 +88,16 @@ def test_float32_self_term_matches_numpy_float32_array_arithmetic():
         assert A.self_term(n, d) == pytest.approx(float(value[0]), rel=3 * U32)
 
 
+def test_vectorized_rounding_equals_the_scalar_one_and_overflow_gives_zero():
+    ns = np.arange(2, 2001)
+    vec = A.self_term_rounding(ns, 100)
+    assert vec.shape == ns.shape
+    np.testing.assert_array_equal(vec, [A.self_term_rounding(int(n), 100) for n in ns])
+    # (2ε²)^{d/2} beyond the float32 range: the script's self term is 0, in the script as here
+    assert A.self_term(10, 300) == 0.0 and A.self_term_rounding(10, 300) == -1.0
+    assert A.self_term(10, 200) > 0
+
+
 def test_memorization_keeps_its_name_for_the_rounding():
     for n in (25, 10_000):
         assert M.script_self_term_rounding(n, 100) == A.self_term_rounding(n, 100)
@@ -404,6 +414,7 @@ def test_printed_probability_is_half_plus_half_the_mean_sign():
     (lambda: A.run_variants({"a": A.Ingredients()}, 2, shortcuts="yes"), "shortcuts"),
     (lambda: A.reference_kernel_values(Gaussian(np.zeros(2), np.eye(2)), 0), "size"),
     (lambda: A.draw_repetition(10, 1, 0), "n"),
+    (lambda: A.self_term_rounding(np.array([0, 3]), 100), "n"),
 ])
 def test_bad_input_names_the_parameter(call, name):
     with pytest.raises((TypeError, ValueError), match=name):

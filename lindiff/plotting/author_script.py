@@ -8,6 +8,7 @@ figure, draws the float32 rounding of the script's self term for every size ``n`
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 from .. import author_script as script
 from . import new_figure, plain_log_ticks, styled
@@ -75,13 +76,13 @@ def rounding_figure(d: int = 100, reference_size: int = 10_000, n_max: int = 300
     if not isinstance(n_max, (int, np.integer)) or n_max < 3:
         raise ValueError(f"n_max must be an integer >= 3, got {n_max!r}")
     ns = np.arange(2, n_max + 1)
-    r = np.array([script.self_term_rounding(int(n), d) for n in ns]) * 1e6
+    r = script.self_term_rounding(ns, d) * 1e6
     r_ref = script.self_term_rounding(reference_size, d) * 1e6
     above = r > r_ref
     fig, (ax,) = new_figure(1, width=5.6, height=3.0, right=0.3)
-    ax.plot(ns[above], r[above], "o", ms=2.2, color=_GEN, label="above: $\\Delta > 0$")
-    ax.plot(ns[~above], r[~above], "o", ms=2.2, color=_MEM, label="below: $\\Delta < 0$")
-    ax.axhline(r_ref, color="k", ls="--", lw=1.0, label=f"reference, $M = {reference_size:,}$")
+    ax.plot(ns[above], r[above], "o", ms=2.2, color=_GEN, label="above: Δ > 0")
+    ax.plot(ns[~above], r[~above], "o", ms=2.2, color=_MEM, label="below: Δ < 0")
+    ax.axhline(r_ref, color="k", ls="--", lw=1.0, label=f"reference, M = {reference_size:,}")
     for n in marked:
         if 2 <= n <= n_max:
             rn = r[n - 2]
@@ -89,8 +90,9 @@ def rounding_figure(d: int = 100, reference_size: int = 10_000, n_max: int = 300
             ax.annotate(str(n), (n, rn), textcoords="offset points", xytext=(0, 7), ha="center", fontsize=8)
     ax.set_xscale("log")
     plain_log_ticks(ax, y=False, minor=False)
-    ax.set_xlabel("training-set size $n$")
-    ax.set_ylabel("relative rounding $\\times 10^{6}$")
-    ax.set_title(f"$d = {d}$: {int(above.sum())} of {ns.size} sizes round above the reference", fontsize=9)
+    ax.yaxis.set_major_locator(MaxNLocator(5))
+    ax.set_xlabel("training-set size n")
+    ax.set_ylabel("relative rounding × 10⁶")
+    ax.set_title(f"d = {d}: {int(above.sum())} of {ns.size} sizes round above the reference", fontsize=9)
     ax.legend(fontsize=7.5, loc="lower left", ncols=3)
     return fig

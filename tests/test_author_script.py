@@ -430,3 +430,18 @@ def test_float32_sum_is_emulated_term_by_term_exactly_when_it_could_decide_the_s
     # a threshold far outside it: settled from the exact sum
     delta, cross, emulated = A._decide(lambda c: c - 3.0 * exact, 2.0, vals, True)
     assert not emulated and delta < 0 and cross == 2.0 * exact
+
+
+def test_rounding_of_the_self_terms_only_adds_its_own_sign_to_the_cross_term_verdict():
+    # on the same draws, Δ_script = (e^self_N − e^self_M) + (cross_ref − cross_train): where the rounding is
+    # positive every "generalizing" verdict of the exact self terms survives, where negative every "memorizing"
+    ns = (10, 20, 30, 40)
+    kw = dict(d=30, n_values=ns, reference_size=2000)
+    runs = A.run_variants({"script": A.Ingredients(), "exact": A.Ingredients().without("float32_self_term")}, 16, **kw)
+    for i, n in enumerate(ns):
+        rounding = A.self_term(n, 30) - A.self_term(2000, 30)
+        s, e = runs["script"].positive[i], runs["exact"].positive[i]
+        if rounding > 0:
+            assert np.all(s[e])
+        else:
+            assert not np.any(s[~e])

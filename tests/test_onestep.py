@@ -503,3 +503,20 @@ def test_figures_of_the_onestep_chapters_draw_and_reject_bad_input():
         figs.denoiser_explorer(d=10, n=1)
     with pytest.raises(ValueError, match="ns must be training-set sizes >= 2"):
         figs.hull_figure(ns=(1, 5))
+
+
+def test_explorer_axes_stay_put_under_neighboring_slider_moves():
+    # rounded limits let a live widget reuse the drawn axes (lindiff.widgets): a move of T or the
+    # noise scale keeps both panels of the denoiser explorer, a move of N/d the left one of the KL explorer
+    from lindiff.plotting import onestep as figs
+
+    limits = lambda fig: [(ax.get_xlim(), ax.get_ylim()) for ax in fig.axes]
+    base = limits(figs.denoiser_explorer(d=100, n=50, T=2.0, noise_scale=L0))
+    for kw in (dict(T=1.5), dict(T=3.0), dict(noise_scale=0.1), dict(noise_scale=1e-3)):
+        assert limits(figs.denoiser_explorer(**dict(dict(d=100, n=50, T=2.0, noise_scale=L0), **kw))) == base, kw
+    left = limits(figs.kl_explorer(n_over_d=2.0))[0]
+    for x in (1.5, 3.0, 5.0):
+        assert limits(figs.kl_explorer(n_over_d=x))[0] == left, x
+    for x in (0.07, 0.1, 0.14, 1.08, 4.56, 22.1, 7.0):
+        y = figs._nice_ceil(x)
+        assert x <= y <= 1.5 * x

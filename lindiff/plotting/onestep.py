@@ -51,6 +51,53 @@ def _simulated_kl(d: int, n: int, T: float, noise_scale: float, target_std: floa
     return float(np.mean(ks)), float(np.std(ks, ddof=1) / math.sqrt(reps)) if reps > 1 else 0.0
 
 
+@functools.lru_cache(maxsize=16)
+def _normals(d: int, n_samples: int, seed: int):
+    """Two read-only blocks of standard normals for the 2-D view (depend on the seed only)."""
+    z = np.random.default_rng(seed).standard_normal((2, n_samples, d))
+    z.setflags(write=False)
+    return z[0], z[1]
+
+
+@functools.lru_cache(maxsize=64)
+def _f_curve(xs: tuple, T: float, noise_scale: float, target_std: float) -> np.ndarray:
+    """``F(1/x)`` at the ratios ``x = N/d`` in ``xs`` (the curve of the KL explorer)."""
+    out = np.array([onestep.kl_proportional_limit(1.0 / x, T, noise_scale, target_std) for x in xs])
+    out.setflags(write=False)
+    return out
+
+
+_T_GRID = tuple(np.linspace(0.1, 6, 60))
+
+
+@functools.lru_cache(maxsize=64)
+def _t_curves(gamma: float, noise_scale: float, target_std: float):
+    """``F(γ)`` and ``KL_∞/d`` against ``T`` on :data:`_T_GRID` (right panel of the KL explorer)."""
+    F = np.array([onestep.kl_proportional_limit(gamma, t, noise_scale, target_std) for t in _T_GRID])
+    K = np.array([onestep.kl_infinite_data(1, t, noise_scale, target_std) for t in _T_GRID])
+    for arr in (F, K):
+        arr.setflags(write=False)
+    return F, K
+
+
+def _nice_ceil(x: float) -> float:
+    """The smallest of 1, 1.5, 2, 3, 5 or 7 times a power of ten that is ``>= x``.
+
+    Axis limits rounded this way stay the same over many slider moves, so a
+    live widget can reuse the drawn axes (``lindiff.widgets``).
+    """
+    k = math.floor(math.log10(x))
+    for m in (1.0, 1.5, 2.0, 3.0, 5.0, 7.0, 10.0):
+        if m * 10.0**k >= x * (1 - 1e-12):
+            return m * 10.0**k
+    return 10.0 ** (k + 1)
+
+
+def _decade_limits(lo: float, hi: float) -> tuple[float, float]:
+    """Limits of a log axis rounded out to whole decades."""
+    return 10.0 ** math.floor(math.log10(lo)), 10.0 ** math.ceil(math.log10(hi))
+
+
 def _spectrum_panel(ax, lam, g, color, label=None, marker_every=1):
     """Eigenvalues of S (dots) and of Σ_G (line) against their rank, zeros on the floor."""
     k = np.arange(1, lam.size + 1)
@@ -184,7 +231,7 @@ def denoiser_explorer(d: int = 100, n: int = 50, T: float = 2.0, noise_scale: fl
     ax0.axhline(1.0, color=_GREY, ls=":", lw=1, label="σ²")
     ax0.axhline(r, color="k", ls="--", lw=1, label=f"rσ², r = {r:.3f}")
     top = max(float(lam.max() / sig2), float(g.max() / sig2), 1.0)
-    ax0.set_ylim(_ZERO_FLOOR / 2, 3 * top)
+    ax0.set_ylim(_ZERO_FLOOR / 2, _decade_limits(1.0, 3 * top)[1])  # whole decades: reusable axes
     ax0.set_xlabel("rank ν (descending)")
     ax0.set_ylabel("eigenvalue / σ²")
     n_zero = int(np.sum(lam <= 0))
@@ -193,15 +240,14 @@ def denoiser_explorer(d: int = 100, n: int = 50, T: float = 2.0, noise_scale: fl
     # 2-D view: basis (top, bottom) eigenvectors of S; coordinates relative to x̄
     xbar = X.mean(axis=0)
     basis = U[:, [-1, 0]]
-    rng = np.random.default_rng(seed + 1)
-    z = rng.standard_normal((n_samples, d))
+    z, z_fresh = _normals(int(d), int(n_samples), int(seed) + 1)
     gen = (z * np.sqrt(g)) @ U.T  # generated samples minus x̄ (the mean is exactly x̄)
-    fresh = target_std * rng.standard_normal((n_samples, d)) - xbar  # p_S has mean 0 here
+    fresh = target_std * z_fresh - xbar  # p_S has mean 0 here
     show = X[: min(n, n_samples)] - xbar
     ax1.scatter(*(fresh @ basis).T, s=6, color=_GREY, alpha=0.5, label="fresh samples of p_S")
     ax1.scatter(*(show @ basis).T, s=14, color="#d1495b", marker="x", lw=1, label="training points")
     ax1.scatter(*(gen @ basis).T, s=6, color="#1f5aa6", alpha=0.6, label="generated samples")
-    lim = 3.5 * math.sqrt(max(float(lam[-1]), sig2))
+    lim = _nice_ceil(3.5 * math.sqrt(max(float(lam[-1]), sig2)))
     ax1.set_xlim(-lim, lim)
     ax1.set_ylim(-lim, lim)  # same scale on both axes
     for axis in (ax0.xaxis, ax1.xaxis, ax1.yaxis):  # few ticks: each one costs drawing time
@@ -380,7 +426,7 @@ def kl_explorer(n_over_d: float = 2.0, T: float = 2.0, noise_scale: float = math
     fig, (ax0, ax1) = new_figure(2, width=4.4)
     # plain-text labels and few ticks: mathtext parsing would dominate a live update
     x = np.geomspace(1.0 + 1e-6, 200, 120)
-    F = np.array([onestep.kl_proportional_limit(1 / xx, T, noise_scale, target_std) for xx in x])
+    F = _f_curve(tuple(x), float(T), float(noise_scale), float(target_std))  # cached per (T, ℓ, σ)
     F0 = onestep.kl_infinite_data(1, T, noise_scale, target_std)
     Fg = onestep.kl_proportional_limit(gamma, T, noise_scale, target_std)
     ax0.semilogx(x, F, color="#2e8b57", label="F(d/N), large d")
@@ -390,19 +436,18 @@ def kl_explorer(n_over_d: float = 2.0, T: float = 2.0, noise_scale: float = math
     m, se = _simulated_kl(d, n, float(T), float(noise_scale), float(target_std), reps, seed)
     ax0.errorbar([n / d], [m / d], yerr=[2 * se / d], fmt="x", color="#1f5aa6", ms=7, mew=2, zorder=5,
                  label=f"simulated, d = {d}, N = {n}")
-    ax0.set_ylim(0, 1.15 * max(F[0], m / d))
+    ax0.set_ylim(0, _nice_ceil(1.15 * max(F[0], m / d)))  # rounded: reusable axes across slider moves
     _plain_log_ticks(ax0.xaxis)
     ax0.set_xlabel("N/d")
     ax0.set_ylabel("KL/d (nats)")
     ax0.set_title(f"F({gamma:.3g}) = {Fg:.4f},  KL∞/d = {F0:.4f}")
     ax0.legend(loc="upper right", fontsize=8)
-    Ts = np.linspace(0.1, 6, 60)
-    ax1.plot(Ts, [onestep.kl_proportional_limit(gamma, t, noise_scale, target_std) for t in Ts],
-             color="#2e8b57", label=f"F(d/N), N/d = {n_over_d:g}")
-    ax1.plot(Ts, [onestep.kl_infinite_data(1, t, noise_scale, target_std) for t in Ts], "--", color="k",
-             label="KL∞/d")
+    F_T, K_T = _t_curves(float(gamma), float(noise_scale), float(target_std))
+    ax1.plot(_T_GRID, F_T, color="#2e8b57", label=f"F(d/N), N/d = {n_over_d:g}")
+    ax1.plot(_T_GRID, K_T, "--", color="k", label="KL∞/d")
     ax1.plot([T], [Fg], "o", ms=10, mfc="none", mec="#2e8b57", mew=2)
     ax1.set_yscale("log")
+    ax1.set_ylim(*_decade_limits(float(min(K_T.min(), F_T.min())), float(max(K_T.max(), F_T.max()))))
     _plain_log_ticks(ax1.yaxis)
     ax1.set_xlabel("diffusion time T")
     ax1.set_ylabel("KL/d (nats)")

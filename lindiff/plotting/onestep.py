@@ -244,9 +244,10 @@ def denoiser_explorer(d: int = 100, n: int = 50, T: float = 2.0, noise_scale: fl
     gen = (z * np.sqrt(g)) @ U.T  # generated samples minus x̄ (the mean is exactly x̄)
     fresh = target_std * z_fresh - xbar  # p_S has mean 0 here
     show = X[: min(n, n_samples)] - xbar
-    ax1.scatter(*(fresh @ basis).T, s=6, color=_GREY, alpha=0.5, label="fresh samples of p_S")
-    ax1.scatter(*(show @ basis).T, s=14, color="#d1495b", marker="x", lw=1, label="training points")
-    ax1.scatter(*(gen @ basis).T, s=6, color="#1f5aa6", alpha=0.6, label="generated samples")
+    # markers as lines (zorder 2, above the axes): a live widget can then keep the drawn axes
+    ax1.plot(*(fresh @ basis).T, "o", ms=2.4, mew=0, color=_GREY, alpha=0.5, label="fresh samples of p_S")
+    ax1.plot(*(show @ basis).T, "x", ms=3.8, mew=1, color="#d1495b", label="training points")
+    ax1.plot(*(gen @ basis).T, "o", ms=2.4, mew=0, color="#1f5aa6", alpha=0.6, label="generated samples")
     lim = _nice_ceil(3.5 * math.sqrt(max(float(lam[-1]), sig2)))
     ax1.set_xlim(-lim, lim)
     ax1.set_ylim(-lim, lim)  # same scale on both axes

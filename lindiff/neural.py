@@ -73,6 +73,18 @@ __all__ = [
     "gaussian_fit_kl",
     "direction_variances",
     "measures",
+    "crossing",
+    "SETTINGS",
+    "AUTHOR_PROTOCOL",
+    "N_OVER_D",
+    "Experiment",
+    "experiment",
+    "baseline_samples",
+    "author_training_set",
+    "train_protocol",
+    "record",
+    "run_experiments",
+    "main",
 ]
 
 #: The noise predictors :func:`train_denoiser` can train.
@@ -564,6 +576,29 @@ def measures(samples, train, held_out, target: Gaussian, std: float, reference_e
     }
 
 
+def crossing(x, y, level: float = 0.5) -> float:
+    """The first ``x`` at which the curve ``y(x)`` falls below ``level``, interpolated linearly in ``ln x``.
+
+    ``x`` increasing and positive. Returns ``x[0]`` when ``y`` starts below
+    ``level`` (the crossing lies at or before the first point: report it as
+    "at most x[0]") and ``inf`` when ``y`` never falls below it on the grid.
+    Used for the size ``N`` at which a network stops copying (copy fraction
+    below 1/2).
+    """
+    xs = as_finite_array(x, "x", ndim=1)
+    ys = as_finite_array(y, "y", ndim=1)
+    if xs.size < 1 or xs.shape != ys.shape or np.any(xs <= 0) or np.any(np.diff(xs) <= 0):
+        raise ValueError("x must be increasing positive numbers and y of the same length")
+    level = float(as_finite_array(level, "level", ndim=0))
+    if ys[0] < level:
+        return float(xs[0])
+    for i in range(1, xs.size):
+        if ys[i] < level:
+            f = (ys[i - 1] - level) / (ys[i - 1] - ys[i])
+            return float(math.exp(math.log(xs[i - 1]) + f * (math.log(xs[i]) - math.log(xs[i - 1]))))
+    return math.inf
+
+
 # --------------------------------------------------------------------------- the chapter's experiments
 #: Settings shared by the chapter and ``python -m lindiff.neural`` (ours unless noted).
 #: The schedule has T = 200 steps like the author's code, with beta_max = 0.05 so that
@@ -748,7 +783,16 @@ def _rounded(x, digits=6):
     return x
 
 
-def _record(exp, model, protocol, samples, trained_on, steps=None, width=None, loss=None, ref_excess=None):
+def record(exp: Experiment, model: str, protocol: str, samples, trained_on, steps=None, width=None, loss=None,
+           ref_excess=None) -> dict:
+    """One row of the results file: the :func:`measures` of ``samples``, labeled.
+
+    ``model`` is ``"mlp"``, ``"linear"`` or ``"empirical"``; ``protocol`` is
+    ``"steps"``, ``"epochs"`` or ``"exact"`` (no training); ``trained_on`` are
+    the rows the generator was trained on. Floats are rounded to six
+    significant digits, as in the file, so that a chapter's own run can be
+    compared with the file entry by entry.
+    """
     row = {"data": exp.kind, "model": model, "protocol": protocol, "N": exp.N, "seed": exp.seed}
     if steps is not None:
         row.update(steps=int(steps), width=int(width), loss=_rounded(float(loss)))
@@ -799,12 +843,12 @@ def run_experiments(seeds=(0, 1, 2), n_over_d=N_OVER_D, checkpoints=(500, 2000, 
                 x_ref = log_self_overlap_excess(exp.held_out, exp.std)
                 for model in ("linear", "empirical"):
                     S = baseline_samples(model, exp.X, n, seed, **sched)
-                    records.append(_record(exp, model, "exact", S, exp.X, ref_excess=x_ref))
+                    records.append(record(exp, model, "exact", S, exp.X, ref_excess=x_ref))
                 runs, Xs = train_protocol(exp.X, "steps", seed, checkpoints[-1], checkpoints, settings=s)
                 train_steps += checkpoints[-1]
                 for net in runs:
                     S = net.sample(n, seed)
-                    records.append(_record(exp, "mlp", "steps", S, Xs, net.steps, net.width, net.loss_history[-1],
+                    records.append(record(exp, "mlp", "steps", S, Xs, net.steps, net.width, net.loss_history[-1],
                                            x_ref))
                     if seed == seeds[0] and frames:
                         idx = nearest_neighbor_ratios(S[:frames], Xs)[3]
@@ -813,7 +857,7 @@ def run_experiments(seeds=(0, 1, 2), n_over_d=N_OVER_D, checkpoints=(500, 2000, 
                                            "nearest": [int(i) for i in idx]})
                 net, Xa = train_protocol(exp.X, "epochs", seed, settings=s)
                 train_steps += net.steps
-                records.append(_record(exp, "mlp", "epochs", net.sample(n, seed), Xa, net.steps, net.width,
+                records.append(record(exp, "mlp", "epochs", net.sample(n, seed), Xa, net.steps, net.width,
                                        net.loss_history[-1], x_ref))
                 tick(f"{kind} N={N} seed={seed}")
     for width in widths:
@@ -823,7 +867,7 @@ def run_experiments(seeds=(0, 1, 2), n_over_d=N_OVER_D, checkpoints=(500, 2000, 
             runs, Xs = train_protocol(exp.X, "steps", seeds[0], checkpoints[-1], checkpoints, width=width, settings=s)
             train_steps += checkpoints[-1]
             for net in runs:
-                records.append(_record(exp, "mlp", "steps", net.sample(n, seeds[0]), Xs, net.steps, width,
+                records.append(record(exp, "mlp", "steps", net.sample(n, seeds[0]), Xs, net.steps, width,
                                        net.loss_history[-1], x_ref))
             tick(f"width {width} N={N}")
     for N in power_law_n:
@@ -846,7 +890,7 @@ def run_experiments(seeds=(0, 1, 2), n_over_d=N_OVER_D, checkpoints=(500, 2000, 
             exp = experiment("gaussian", N, seed, d, s["reference_size"])
             net, Xa = train_protocol(exp.X, "epochs", seed, settings=s)
             train_steps += net.steps
-            records.append(_record(exp, "mlp", "epochs", net.sample(n, seed), Xa, net.steps, net.width,
+            records.append(record(exp, "mlp", "epochs", net.sample(n, seed), Xa, net.steps, net.width,
                                    net.loss_history[-1]))
             tick(f"author's protocol, repetition {r + 1} N={N}")
     if bar:

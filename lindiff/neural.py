@@ -246,8 +246,9 @@ class TrainedDenoiser:
         Size of the MLP (ignored for ``arch="linear"``).
     steps : int
         Optimizer steps taken.
-    loss_history : ndarray, shape (steps // log_every,)
-        Training loss (summed over coordinates), averaged over each logging interval.
+    loss_history : ndarray, shape (ceil(steps / log_every),)
+        Training loss (summed over coordinates, ``eq-neural-loss``), averaged over
+        each logging interval; the last interval may be shorter.
     log_every : int
     seed : int
     params : dict

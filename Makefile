@@ -25,7 +25,7 @@ export MPLCONFIGDIR ?= $(CURDIR)/.venv/matplotlib
 
 help:
 	@echo "make book   build the static site into $(HTML) (executes every chapter)"
-	@echo "make test   unit tests, notebooks (nbval), -W build, link check, browser tests"
+	@echo "make test   unit tests, notebooks (nbval), -W build, links, workflow lint, browser tests, JupyterLab"
 	@echo "make lab    JupyterLab with the book's .md files opening as notebooks"
 	@echo "make bench  benchmarks against the obvious alternatives (a few minutes; records book/data/benchmarks.json)"
 	@echo "make clean  remove build outputs (keeps .venv and node_modules)"

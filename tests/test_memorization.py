@@ -3,6 +3,8 @@
 import math
 import time
 
+from unittest import mock
+
 import numpy as np
 import pytest
 from scipy import integrate
@@ -99,9 +101,9 @@ def test_high_dimension_is_fast_and_finite():
     ref = 10 + rng.normal(size=(10_000, d))
     X = 10 + rng.normal(size=(50, d))
     p = onestep.generated_distribution(X, 2.0, math.exp(-4))
-    t = time.perf_counter()
+    t = time.process_time()  # CPU time: a busy machine slows the wall clock, not this
     stat = M.memorization_statistic(p, X, ref, 1.0)
-    assert time.perf_counter() - t < 0.5
+    assert time.process_time() - t < 1.0
     assert math.isfinite(stat) and stat > 0  # N < d: memorizing
     # overlaps are astronomically small in linear scale, but not in log space
     lo = M.log_overlap(p, ref, M.kernel_bandwidth(len(ref), d, 1.0))
@@ -509,9 +511,12 @@ def test_transition_result_select_and_cross_terms():
 def test_reference_excess_is_cached_and_equals_the_direct_computation():
     a = M.reference_excess(7, 300, seed=5)
     assert a == M.log_self_overlap_excess(M.reference_sample(7, 300, seed=5), 1.0)
-    t = time.perf_counter()
-    assert M.reference_excess(7, 300, seed=5) == a
-    assert time.perf_counter() - t < 1e-3
+    # cached: a second call must not recompute (a timing bound fails on a loaded machine)
+    with mock.patch.object(M, "log_self_overlap_excess", side_effect=AssertionError("recomputed")):
+        assert M.reference_excess(7, 300, seed=5) == a
+    with pytest.raises(AssertionError, match="recomputed"), \
+            mock.patch.object(M, "log_self_overlap_excess", side_effect=AssertionError("recomputed")):
+        M.reference_excess(7, 301, seed=5)  # a new key is computed: the patch is effective
 
 
 @pytest.mark.parametrize("n", [3, 30, 60])

@@ -542,3 +542,6 @@ def test_figures_draw_and_reject_impossible_widget_values():
     with pytest.raises(ValueError, match="with_kl=True"):
         figs.transition_figure(M.transition_experiment(5, [3], 2, reference_size=30), 1.0)
     assert isinstance(figs.kernel_density_figure(), Figure)
+    k = np.array([0.5, 1.0, 2.0])
+    vals = np.tile([[0.5, 0.6], [0.3, 0.2], [0.1, 0.1]], 1)
+    assert isinstance(figs.measures_figure(k, vals + 0.1, vals, vals + 0.5, vals + 0.7), Figure)

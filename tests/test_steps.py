@@ -388,3 +388,20 @@ def test_extreme_but_valid_parameters_give_no_warnings_and_no_nan():
             kl = steps.kl_to_target(X, T, ell, [K, math.inf], 10.0, 1.0)
             assert not np.any(np.isnan(kl))
             assert not math.isnan(steps.kl_per_dim_infinite_data(K, T, ell, 1.0))
+
+
+def test_figures_draw_and_reject_impossible_widget_values():
+    from matplotlib.figure import Figure
+
+    from lindiff.plotting import steps as figs
+
+    Ks = [1, 3, math.inf]
+    sim = steps.simulate([4, 12], 6, T0, L0, Ks, 10.0, 1.0, 3, np.random.default_rng(0), reference_size=40)
+    assert isinstance(figs.wasserstein_figure([4, 12], Ks, sim.w2_target, sim.w2_empirical, 6), Figure)
+    assert isinstance(figs.optimal_steps_figure(sim, k_show=(1, math.inf)), Figure)   # "none" levels drawn
+    fig = figs.steps_explorer(steps_marked=10, ratio=0.5, T=2.0, d=20, repetitions=3)
+    assert isinstance(fig, Figure) and "K* =" in fig._suptitle.get_text()
+    with pytest.raises(ValueError, match="steps_marked"):
+        figs.steps_explorer(steps_marked=7, d=20)
+    with pytest.raises(ValueError, match="training points"):
+        figs.steps_explorer(ratio=0.01, d=20)

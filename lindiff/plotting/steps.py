@@ -15,7 +15,7 @@ import numpy as np
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from .. import onestep, steps
-from . import new_figure, styled
+from . import new_figure, plain_log_ticks, styled
 
 __all__ = [
     "spectrum_figure",
@@ -291,7 +291,7 @@ def steps_explorer(steps_marked: int = 10, ratio: float = 4.0, T: float = 2.0, d
     ax1.set_xlabel("number of steps $K$")
     ax1.set_ylabel(r"mean statistic $\Gamma$")
     for ax in (ax0, ax1):
-        ax.minorticks_off()  # halves the drawing time of a frame (log axes)
+        plain_log_ticks(ax, y=False, minor=False)  # no mathtext tick labels, no minor ticks: a faster redraw
         if best is not None and best < math.inf:
             ax.axvline(best, color="#2e8b57", ls="--", lw=1.2)
         if k_w < math.inf:

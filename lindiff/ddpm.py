@@ -33,8 +33,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import digamma
-
 from ._validate import (
     as_data_matrix,
     as_finite_array,
@@ -44,6 +42,7 @@ from ._validate import (
     as_positive_float,
 )
 from .gaussian import Gaussian, kl_divergence
+from .rmt import deterministic_equivalent, mp_log_moment, wishart_logdet_mean
 
 __all__ = [
     "linear_schedule",
@@ -613,32 +612,6 @@ def optimal_loss(spectrum, alpha_bars) -> np.ndarray:
     return np.sum(x / (x + (1.0 - ab)[:, None]), axis=1)
 
 
-def _solve_delta(lam, N, z):
-    """Solve ``delta = (1/N) sum lam (1 + delta) / (lam + z (1 + delta))`` elementwise in ``N, z > 0``.
-
-    ``delta - h(delta)`` is convex (``h`` concave increasing), negative at 0 and
-    positive at ``sum(lam)/(N z) + 1``: bisection in ``log(1 + delta)``, then Newton.
-    """
-    def g(delta):
-        e = 1.0 + delta[..., None]
-        return delta - np.sum(lam * e / (lam + z[..., None] * e), axis=-1) / N
-
-    hi = lam.sum() / (N * z) + 1.0
-    llo, lhi = np.zeros_like(hi), np.log1p(hi)
-    for _ in range(60):
-        mid = 0.5 * (llo + lhi)
-        neg = g(np.expm1(mid)) < 0
-        llo = np.where(neg, mid, llo)
-        lhi = np.where(neg, lhi, mid)
-    delta = np.expm1(lhi)
-    for _ in range(3):
-        e = 1.0 + delta[..., None]
-        den = lam + z[..., None] * e
-        slope = 1.0 - np.sum(lam**2 / den**2, axis=-1) / N
-        delta = delta - g(delta) / slope
-    return delta
-
-
 def deterministic_equivalent_losses(spectrum, N, alpha_bars, ridge: float = 0.0):
     """Proportional-limit prediction of the converged train and test losses (no-bias variant).
 
@@ -676,18 +649,11 @@ def deterministic_equivalent_losses(spectrum, N, alpha_bars, ridge: float = 0.0)
     ridge = as_nonnegative_float(ridge, "ridge")
     kappa = 1.0 - ab + ridge
     z = np.broadcast_to(kappa / ab, (Ns.shape[0], ab.size))
-    delta = _solve_delta(lam, Ns, z)
-    e = 1.0 + delta[..., None]
-    den = lam + z[..., None] * e  # lam/(1+delta) + z = den / (1 + delta)
-    # delta'(z) from implicit differentiation of the fixed-point equation
-    f_z = -np.sum(lam * e**2 / den**2, axis=-1) / Ns
-    f_delta = np.sum(lam**2 / den**2, axis=-1) / Ns
-    ddelta = f_z / (1.0 - f_delta)
-    m1 = np.sum(e / den, axis=-1)  # tr (C + z)^-1
-    m1_prime = np.sum((ddelta[..., None] * lam - e**2) / den**2, axis=-1)
-    trR = m1 / ab
-    trR2 = -m1_prime / ab**2
-    trSR2 = -Ns * ddelta / ab**2
+    # tr R = tr(C + z)^-1 / abar, tr R^2 and tr Sigma R^2 from the squared resolvents (book/appendix_rmt.md)
+    de = deterministic_equivalent(lam, Ns, z)
+    trR = de.trace / ab
+    trR2 = de.trace_squared / ab**2
+    trSR2 = de.trace_sigma_squared / ab**2
     om = 1.0 - ab
     common = lam.size - 2 * om * trR + om**2 * trR2
     train, test = common + om * (trR - kappa * trR2), common + ab * om * trSR2
@@ -817,8 +783,7 @@ def wishart_kl_expectation(d: int, N: int, center: bool = False):
     n = N - 1 if center else N
     if n < d:
         return math.inf, math.inf
-    i = np.arange(1, d + 1)
-    L = float(np.sum(digamma((n - i + 1) / 2.0))) + d * math.log(2.0 / N)
+    L = wishart_logdet_mean(d, n) - d * math.log(N)  # E ln det(G/N), G ~ Wishart_d(n, I)
     st = -0.5 * L / d
     if n <= d + 1:
         return math.inf, st
@@ -841,8 +806,8 @@ def proportional_kl_limit(ratio):
     if np.any(q < 0):
         raise ValueError("ratio must be >= 0 (it is d/N)")
     qs = np.where((q > 0) & (q < 1), q, 0.5)
-    # y = 1 + (1-q)/q ln(1-q) = q/2 + q^2/6 + q^3/12 + ...: the series below q = 1e-4 avoids cancellation
-    y = np.where(qs < 1e-4, qs / 2 + qs**2 / 6 + qs**3 / 12, 1 + (1 - qs) / qs * np.log1p(-qs))
+    # y = 1 + (1-q)/q ln(1-q) = -E ln u under Marchenko-Pastur (book/appendix_rmt.md, eq-rmt-log-moment)
+    y = -np.vectorize(mp_log_moment, otypes=[float])(qs)
     ts = 0.5 * (qs / (1 - qs) - y)
     st = 0.5 * y
     ts = np.where(q == 0, 0.0, np.where(q >= 1, np.inf, ts))

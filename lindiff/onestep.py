@@ -41,6 +41,7 @@ from ._validate import (
     as_positive_float,
 )
 from .gaussian import Gaussian, f_kl
+from .rmt import bartlett_factor, mp_edges, mp_log_moment, mp_shannon
 from .wishart import wishart_eigenvalues
 
 __all__ = [
@@ -371,14 +372,13 @@ def kl_proportional_limit(gamma: float, T: float, noise_scale: float, target_std
         return math.inf
     if gamma == 0.0:
         return float(0.5 * _f(r))
-    rg = math.sqrt(gamma)
-    p, m = (1 + rg) ** 2, (1 - rg) ** 2
-    A, B = math.sqrt(s * p + 1), math.sqrt(s * m + 1)
-    one_minus_eta = 4 * s / (A + B) ** 2          # = Φ/(4 s γ) = 1 − E[1/(1+su)]
-    eta = 1.0 - one_minus_eta
-    V = math.log1p(s - s * gamma * one_minus_eta) + math.log1p(s * gamma * eta) / gamma - one_minus_eta
-    L = -(1 - gamma) * math.log1p(-gamma) / gamma - 1.0 if gamma < 1 else -1.0
-    Q = 4 * (p / A + m / B) / (A + B) ** 3
+    # the Shannon transform V = 𝒱(s) and L = E ln u of the Marchenko–Pastur law (book/appendix_rmt.md)
+    V = mp_shannon(s, gamma)
+    L = mp_log_moment(gamma)
+    # Q = E u²/(1+su)² = (1 − η + s η'(s))/s² (eq-rmt-q), written without the cancelling difference
+    lo, hi = mp_edges(gamma)
+    A, B = math.sqrt(s * hi + 1), math.sqrt(s * lo + 1)
+    Q = 4 * (hi / A + lo / B) / (A + B) ** 3
     c = s * (1 + s)
     return float(0.5 * (c * Q - 1.0 - math.log(c) - 2.0 * L + 2.0 * V))
 
@@ -416,21 +416,6 @@ def kl_amgm_lower_bound(p: Gaussian, target_mean, target_std: float) -> float:
 
 # --------------------------------------------------------------------------- simulation
 DIRECTIONS = ("forward", "reverse")
-
-
-def _bartlett(dof: int, dim: int, reps: int, rng: np.random.Generator) -> np.ndarray:
-    """``reps`` upper-triangular Bartlett factors ``A`` with ``AᵀA ~ Wishart_dim(dof, I)`` (``dof ≥ dim``).
-
-    ``A_ii = sqrt(χ²_{dof−i})`` (``i = 0 … dim−1``) and standard normals above
-    the diagonal. ``A`` is the ``R`` of the QR decomposition of a ``dof × dim``
-    matrix of independent standard normals, so every least-squares quantity
-    computed from it has the same law as from that matrix, at a cost
-    independent of ``dof``.
-    """
-    A = np.triu(rng.standard_normal((reps, dim, dim)), k=1)
-    idx = np.arange(dim)
-    A[:, idx, idx] = np.sqrt(rng.chisquare(dof - idx, size=(reps, dim)))
-    return A
 
 
 def _check_ns(ns):
@@ -521,7 +506,7 @@ def kl_samples(d: int, ns, T: float, noise_scale: float, target_std: float, reps
             bad = u <= 0
         else:
             # centred data/σ: Q A with A a Bartlett factor (N S/σ² = AᵀA); see the docstring
-            A = _bartlett(n - 1, d, reps, rng)
+            A = bartlett_factor(d, n - 1, rng, reps)
             # per coordinate (y, x_0) has covariance [[v0, aσ²], [aσ², σ²]]: regress X_c on Y_c
             # with Y_c = sqrt(v0) Q A and X_c = (aσ²/sqrt(v0)) Q A + σ sqrt(h/v0) (Q B + Q⊥ B⊥)
             v0 = a * a * sigma**2 + h

@@ -1,7 +1,8 @@
 """Figures of the chapter "What memorization means" (``book/memorization.md``).
 
 Each function draws one figure from data computed by :mod:`lindiff.memorization`
-(most take a :class:`~lindiff.memorization.TransitionResult`), except
+(most take a :class:`~lindiff.memorization.TransitionResult`) or by
+:mod:`lindiff.measures` (:func:`measures_figure`), except
 :func:`statistic_histogram`, which runs its own small experiment so that it can
 serve as the explorable figure.
 """
@@ -22,7 +23,6 @@ __all__ = [
     "overlap_terms_figure",
     "transition_figure",
     "reference_size_figure",
-    "public_code_figure",
     "measures_figure",
     "statistic_histogram",
 ]
@@ -190,48 +190,6 @@ def reference_size_figure(results):
         ax1.plot(x, res.mean_statistic, style, ms=4, label=label)
     _transition_axes(ax0, ax1, "mean statistic")
     ax0.legend(fontsize=8, loc="upper left", bbox_to_anchor=(0.0, 0.93))
-    return fig
-
-
-@styled
-def public_code_figure(averaged, code, rounding: dict):
-    """The author's public-code parameters: the noise-averaged model against the script's Gaussian.
-
-    Parameters
-    ----------
-    averaged, code : TransitionResult
-        Same sizes, ``with_distance=True``, variants ``"averaged"`` and ``"code"``.
-    rounding : dict
-        ``N → ln|r_N − r_M|``, the log size of the single-precision rounding
-        difference of the script's self-overlap terms
-        (:func:`lindiff.memorization.script_self_term_rounding`).
-    """
-    fig, (ax0, ax1) = new_figure(2, width=4.0, height=3.2)
-    ns = averaged.n_values
-    for k, (res, name, color, shift) in enumerate(((averaged, "noise-averaged", "k", -3),
-                                                    (code, "script's Gaussian $vW^{\\top}W$", _MEM, 3))):
-        for n, row in zip(ns, res.statistics):
-            ax0.plot(np.full(row.size, n + shift), row, "o", ms=3.5, color=color, alpha=0.6,
-                     label=name if n == ns[0] else None)
-    ax0.axhline(0, color="0.4", lw=0.8)
-    ax0.set_xticks(ns)
-    ax0.set_xlabel("$N$")
-    ax0.set_ylabel("memorization statistic")
-    ax0.legend(fontsize=8, loc="upper right")
-    # size of the cross-term part of Δ/κ, 2|e^{o_train} − e^{o_ref}|, against what else enters Δ
-    for res, name, color in ((averaged, "noise-averaged", "k"), (code, "script's Gaussian", _MEM)):
-        size = math.log(2.0) + res.cross_reference + np.log(np.abs(np.expm1(res.statistics)))
-        for n, row in zip(ns, size):
-            ax1.plot(np.full(row.size, n), row, "o", ms=3.5, color=color, alpha=0.6,
-                     label=f"cross terms, {name}" if n == ns[0] else None)
-    ax1.axhline(float(np.mean(code.reference_excess)), color="k", ls="--", lw=1.2,
-                label="exact self-overlap excess $\\Lambda_{\\rm ref}$")
-    ax1.plot(list(rounding), list(rounding.values()), "s", color="0.35", ms=6,
-             label="float32 rounding (our reading)")
-    ax1.set_xticks(ns)
-    ax1.set_xlabel("$N$")
-    ax1.set_ylabel("log size, units of $\\kappa$")
-    ax1.legend(fontsize=7.5, loc="lower left")
     return fig
 
 

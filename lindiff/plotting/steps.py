@@ -259,7 +259,8 @@ def steps_explorer(steps_marked: int = 10, ratio: float = 4.0, T: float = 2.0, d
     slider's; the green dashed line is our choice ``K*`` (definition
     ``def-steps-criterion``), the purple dotted line the ``K`` with the
     smallest mean ``𝒲₂`` to the target. The title gives the mean KL at the
-    marked ``K``. Results for one ``(N, T)`` are cached.
+    marked ``K``. Results for one ``(N, T)`` are cached, and the labels are plain text
+    (no mathtext), which keeps a live redraw fast.
     """
     if steps_marked not in EXPLORER_STEPS:
         raise ValueError(f"steps_marked must be one of {_finite(EXPLORER_STEPS)}, got {steps_marked!r}")
@@ -276,11 +277,11 @@ def steps_explorer(steps_marked: int = 10, ratio: float = 4.0, T: float = 2.0, d
     wt, we = np.mean(w2t**2, axis=0) / d, np.mean(w2e**2, axis=0) / d
     k_w = ks[int(np.argmin(wt))]
     fig, (ax0, ax1) = new_figure(2, width=3.5, height=2.8)
-    ax0.semilogx(fin, wt[idx], "o-", ms=3, color="#1f5aa6", label=r"to $p_S$")
-    ax0.semilogx(fin, we[idx], "--", color="#555555", lw=1.2, label=r"to $\mathcal{N}(\bar x,S)$")
+    ax0.semilogx(fin, wt[idx], "o-", ms=3, color="#1f5aa6", label="to the target")
+    ax0.semilogx(fin, we[idx], "--", color="#555555", lw=1.2, label="to N(x̄, S)")
     ax0.plot([steps_marked], [wt[jm]], "o", ms=9, mfc="none", mec="#d1495b", mew=2)
-    ax0.set_xlabel("number of steps $K$")
-    ax0.set_ylabel(r"mean $\mathcal{W}_2^2/d$")
+    ax0.set_xlabel("number of steps K")
+    ax0.set_ylabel("mean W₂²/d")
     ax0.set_ylim(0, 1.35 * max(float(wt[idx].max()), float(we[idx].max())))   # headroom for the legend
     ax0.legend(loc="upper center", ncol=2, fontsize=8)
     ax1.semilogx(fin, st_m[idx], "o-", ms=3, color="#1f5aa6")
@@ -288,8 +289,8 @@ def steps_explorer(steps_marked: int = 10, ratio: float = 4.0, T: float = 2.0, d
                      lw=0)
     ax1.plot([steps_marked], [st_m[jm]], "o", ms=9, mfc="none", mec="#d1495b", mew=2)
     ax1.axhline(0.0, color="black", lw=0.8)
-    ax1.set_xlabel("number of steps $K$")
-    ax1.set_ylabel(r"mean statistic $\Gamma$")
+    ax1.set_xlabel("number of steps K")
+    ax1.set_ylabel("mean statistic Γ")
     for ax in (ax0, ax1):
         plain_log_ticks(ax, y=False, minor=False)  # no mathtext tick labels, no minor ticks: a faster redraw
         if best is not None and best < math.inf:

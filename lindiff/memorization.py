@@ -17,7 +17,8 @@ On top of the integrals, :func:`transition_experiment` repeats the whole
 construction over freshly drawn training sets of the one-step model
 (:mod:`lindiff.onestep`) and estimates the probability of generalizing,
 for the noise-averaged model and for the variants of the author's public
-script (:func:`code_faithful_distribution`).
+script (:func:`code_faithful_distribution`). The script's own computation,
+float32 arithmetic included, is reimplemented in :mod:`lindiff.author_script`.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from functools import lru_cache
 import numpy as np
 from scipy.special import logsumexp
 
-from . import onestep
+from . import author_script, onestep
 from ._validate import as_data_matrix, as_finite_array, as_int, as_nonnegative_float, as_positive_float
 from .gaussian import Gaussian, kl_divergence
 
@@ -252,28 +253,12 @@ def kernel_sum_relative_variance(d: int, variance: float, bandwidth: float, std:
 
 
 def script_self_term_rounding(n: int, d: int, std: float = 1.0) -> float:
-    """Relative rounding error of the diagonal self-overlap term as the author's script evaluates it.
+    """Relative rounding error of the self-overlap term as the author's script evaluates it in float32.
 
-    ``LDM.py`` (our reading of the code, not a run of it) computes the kernel
-    term ``1 / (sqrt(2π) (2ε²)^{d/2} n²) · Σ_jk …`` with the bandwidth
-    ``ε = std · (1/n)^{1/d}`` stored in single precision. The diagonal part
-    is ``n`` exactly; this function emulates that expression in numpy
-    ``float32`` in the script's order of operations (with a correctly
-    rounded power) and returns ``value / exact − 1``, where
-    ``exact = 1 / (sqrt(2π) (2 std²)^{d/2})`` is the same for every ``n``.
-    Its size, up to about ``d · 2⁻²⁴``, is what remains of two terms that
-    cancel exactly in the theory (chapter ``memorization``).
+    Kept for compatibility: the same as :func:`lindiff.author_script.self_term_rounding`,
+    where the script's computation is reimplemented (appendix ``appendix-author-script``).
     """
-    n = as_int(n, "n", minimum=1)
-    d = as_int(d, "d", minimum=1)
-    std = as_positive_float(std, "std")
-    f32 = np.float32
-    eps = f32(std) * f32((1.0 / n) ** (1.0 / d))
-    root = np.sqrt(f32(2.0) * f32(math.pi))
-    power = f32(float(f32(2.0) * (eps * eps)) ** (d / 2.0))
-    value = float((f32(1.0) / ((root * power) * f32(n * n))) * f32(n))
-    exact = 1.0 / (math.sqrt(2.0 * math.pi) * (2.0 * std * std) ** (d / 2.0))
-    return value / exact - 1.0
+    return author_script.self_term_rounding(n, d, std)
 
 
 def _signed_exp_sum(logs, signs) -> float:
@@ -374,8 +359,9 @@ def code_faithful_distribution(X, T: float, noise_scale: float, rng) -> Gaussian
     have the same eigenvalues, so KL to an isotropic target is unchanged,
     but the range of ``Wᵀ W`` is the span of the *noisy* centred inputs, not
     of the training points: for ``N ≤ d`` the script's Gaussian leaves the
-    affine hull of the training set (chapter ``memorization``, section on the
-    public-code parameters).
+    affine hull of the training set (appendix ``appendix-author-script``).
+    This is the exact-arithmetic version (float64, rank ``N − 1``); the
+    script's float32 fit is :func:`lindiff.author_script.least_squares_fit`.
 
     Parameters
     ----------

@@ -357,7 +357,7 @@ def code_faithful_distribution(X, T: float, noise_scale: float, rng) -> Gaussian
     (:func:`lindiff.onestep.generator_variance`). The law of ``D(y)`` has
     covariance ``v W Wᵀ``; the script uses the transpose ``v Wᵀ W``. The two
     have the same eigenvalues, so KL to an isotropic target is unchanged,
-    but the range of ``Wᵀ W`` is the span of the *noisy* centred inputs, not
+    but the range of ``Wᵀ W`` is the span of the *noisy* centered inputs, not
     of the training points: for ``N ≤ d`` the script's Gaussian leaves the
     affine hull of the training set (appendix ``appendix-author-script``).
     This is the exact-arithmetic version (float64, rank ``N − 1``); the
@@ -377,7 +377,7 @@ def code_faithful_distribution(X, T: float, noise_scale: float, rng) -> Gaussian
     v = onestep.generator_variance(X, T, noise_scale)
     _, omega, Vt = np.linalg.svd(W)
     g = v * omega**2
-    g[min(n - 1, d):] = 0.0  # rank W <= N - 1 (centred least squares)
+    g[min(n - 1, d):] = 0.0  # rank W <= N - 1 (centered least squares)
     return Gaussian.from_eigh(a * (W @ X.mean(axis=0)) + b, g, Vt.T)
 
 

@@ -9,6 +9,7 @@ serve as the explorable figure.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -237,20 +238,38 @@ def measures_figure(n_over_d, w2_relative, outside, distance_ratio, copy_ratio):
     return fig
 
 
+@functools.lru_cache(maxsize=5)
+def _reference_samples(d: int, size: int, repetitions: int, seed: int) -> tuple:
+    """The fresh reference samples of :func:`lindiff.memorization.transition_experiment`, one per repetition."""
+    refs = tuple(mem.reference_sample(d, size, seed=seed, repetition=r) for r in range(repetitions))
+    for ref in refs:
+        ref.setflags(write=False)
+    return refs
+
+
 @styled
 def statistic_histogram(n_over_d: float = 2.0, T: float = 2.0, noise_scale: float = math.exp(-4),
                         reference_size: int = 1000, d: int = 50, repetitions: int = 16, seed: int = 0):
     """Histogram of the memorization statistic over repeated training sets (the explorable figure).
 
-    Runs :func:`lindiff.memorization.transition_experiment` at ``N = round(n_over_d · d)``
-    with a fresh reference sample of ``reference_size`` points per training
-    set, and marks the fraction of training sets that generalize.
+    The result of :func:`lindiff.memorization.transition_experiment` at
+    ``N = round(n_over_d · d)`` with a fresh reference sample of
+    ``reference_size`` points per training set (the same training sets,
+    reference samples and statistics), and the fraction of training sets that
+    generalize. The reference samples do not depend on ``N``, ``T`` or ``ℓ``,
+    so they are kept between slider moves.
     """
     n = int(round(n_over_d * d))
     if n < 2:
         raise ValueError(f"n_over_d · d must give N >= 2 training points, got N = {n}")
-    res = mem.transition_experiment(d, [n], repetitions, reference_size=reference_size, T=T,
-                                    noise_scale=noise_scale, seed=seed)
+    refs = _reference_samples(int(d), int(reference_size), int(repetitions), int(seed))
+    stats = np.empty(repetitions)
+    for r, ref in enumerate(refs):
+        X, _ = mem.training_set(d, n, r, seed=seed)
+        stats[r] = mem.memorization_statistic(onestep.generated_distribution(X, T, noise_scale), X, ref, 1.0)
+    res = mem.TransitionResult(d=d, n_values=np.array([n]), reference_size=reference_size, repetitions=repetitions,
+                               variant="averaged", T=T, noise_scale=noise_scale, mean=10.0, std=1.0, seed=seed,
+                               fresh_reference=True, statistics=stats[None, :])
     stats = res.statistics[0]
     fig, (ax,) = new_figure(1, width=4.8, height=2.8)
     lo, hi = min(stats.min(), -1.0), max(stats.max(), 1.0)

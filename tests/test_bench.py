@@ -18,7 +18,8 @@ def test_quick_suite_prints_every_comparison(capsys):
     assert all(rows), out
     names = [m.group(1) for m in rows]
     for name in ["ddpm-sampling", "kl-vs-montecarlo", "memorization-loop", "kl-sweep-vs-eigh",
-                 "book-execution", "book-execution-notation", "widget-update-notation"]:
+                 "book-execution", "book-execution-notation", "widget-update-notation", "neural-training",
+                 "neural-sampling"]:
         assert name in names
     assert out[-1].startswith("SUMMARY targets_met=")
     for m in rows:

@@ -1,14 +1,14 @@
 """Memorization versus generalization: Gaussian-kernel overlaps in log space.
 
 Chapter ``book/memorization.md`` derives everything here. A point set
-``D = {x_1, …, x_n}`` in ``R^d`` is smoothed into the Gaussian-kernel density
+``X = {x_1, …, x_n}`` in ``R^d`` is smoothed into the Gaussian-kernel density
 
-    q_D(x) = (1/n) Σ_j N(x; x_j, ε² I),   ε = σ n^(−1/d)   (kernel_bandwidth).
+    q_X(x) = (1/n) Σ_i N(x; x_i, ς_n² I),   ς_n = σ n^(−1/d)   (kernel_bandwidth).
 
 A generated Gaussian ``p`` *memorizes* when it is closer to ``q_train`` than
 to ``q_ref``, the same construction on a fresh reference sample standing in
 for the sampling distribution. All integrals are closed-form Gaussian
-integrals: ``∫ N(x; m, C) N(x; x_j, ε² I) dx = N(x_j; m, C + ε² I)``, so an
+integrals: ``∫ N(x; μ_p, C) N(x; x_i, ς² I) dx = N(x_i; μ_p, C + ς² I)``, so an
 overlap is a log-sum-exp over the points, evaluated in the eigenbasis of
 ``C``. Nothing is exponentiated before the final log-sum-exp, so ``d = 100``
 and reference sets of ``10⁴`` points never underflow.
@@ -62,9 +62,9 @@ VARIANTS = ("averaged", "single_draw", "code")
 
 
 def kernel_bandwidth(n: int, d: int, std: float) -> float:
-    """Bandwidth ``ε = std · n^(−1/d)`` of the kernel approximation of ``n`` points in ``R^d``.
+    """Kernel width (bandwidth) ``ς_n = std · n^(−1/d)`` of the kernel approximation of ``n`` points in ``R^d``.
 
-    With this choice the self-overlap ``∫ q_D²`` is close to ``(4π std²)^(−d/2)``
+    With this choice the self-overlap ``∫ q_X²`` is close to ``(4π std²)^(−d/2)``
     whatever ``n`` is (equation ``eq-mem-self-overlap``), so it cancels
     between a training set and a reference set of different sizes.
     """
@@ -90,9 +90,9 @@ def _check_gaussian(p):
 
 
 def log_overlap(p: Gaussian, points, bandwidth: float) -> float:
-    """``ln ∫ p(x) q(x) dx`` with ``q = (1/n) Σ_j N(x; x_j, bandwidth² I)`` (equation ``eq-mem-overlap``).
+    """``ln ∫ p(x) q(x) dx`` with ``q = (1/n) Σ_i N(x; x_i, bandwidth² I)`` (equation ``eq-mem-overlap``).
 
-    ``= logsumexp_j ln N(x_j; μ_p, Σ_p + ε² I) − ln n``. Valid for degenerate
+    ``= logsumexp_i ln N(x_i; μ_p, Σ_p + ς² I) − ln n``. Valid for degenerate
     ``p`` too (the kernel makes ``Σ_p + ε² I`` positive definite). Cost
     ``O(n d²)`` after the eigendecomposition of ``Σ_p``, which ``p`` carries.
     """
@@ -119,7 +119,7 @@ def _log_pair_sum(pts: np.ndarray, eps2: float, chunk: int) -> float:
     """``ln Σ_{j≠k} exp(−|x_j − x_k|² / (4 ε²))`` over ordered pairs; ``−inf`` for one point.
 
     Only the upper triangle of the pair matrix is formed (the sum is
-    symmetric), ``chunk`` rows at a time, in place. The points are centred
+    symmetric), ``chunk`` rows at a time, in place. The points are centered
     first so that ``|a|² + |b|² − 2 a·b`` does not lose digits to a large
     mean, and scaled so that one matrix product gives ``2 a·b / (4ε²)``.
     Each block is summed relative to its largest term, so nothing underflows.
@@ -169,11 +169,11 @@ def log_self_overlap(points, bandwidth: float, chunk: int = 512) -> float:
 
 
 def log_self_overlap_excess(points, std: float, chunk: int = 512) -> float:
-    """``ln(∫ q_D² / κ − 1)``, the log of the relative excess of the self-overlap over ``κ = (4π std²)^(−d/2)``.
+    """``Λ_X = ln(∫ q_X² / κ − 1)``, the log of the relative excess of the self-overlap over ``κ = (4π std²)^(−d/2)``.
 
-    With the bandwidth ``ε = std · n^(−1/d)`` the diagonal terms of ``∫ q_D²``
+    With the kernel width ``ς_n = std · n^(−1/d)`` the diagonal terms of ``∫ q_X²``
     add up to exactly ``κ`` (equation ``eq-mem-self-overlap``); the excess is
-    the pair sum ``(1/n) Σ_{j≠k} exp(−|x_j − x_k|²/(4ε²))``. It is returned in
+    the pair sum ``(1/n) Σ_{i≠i'} exp(−|x_i − x_{i'}|²/(4ς_n²))``. It is returned in
     log space because in high dimension it is astronomically small (about
     ``e^{-50}`` at ``d = 100``), far below the rounding error of ``ln ∫ q_D²``
     itself: computing it directly is what lets :func:`relative_distance` be
@@ -196,7 +196,7 @@ def log_self_overlap_excess(points, std: float, chunk: int = 512) -> float:
 
 
 def memorization_statistic(p: Gaussian, train, reference, std: float) -> float:
-    """``ln ∫ p q_train − ln ∫ p q_ref``, each kernel with its own bandwidth ``std·n^(−1/d)``.
+    """The statistic ``Γ = ln ∫ p q_train − ln ∫ p q_ref``, each kernel with its own width ``std·n^(−1/d)``.
 
     Positive: ``p`` overlaps the training set more than the reference sample
     (memorizing). Negative: generalizing. When the self-overlap terms cancel
@@ -235,14 +235,15 @@ def log_overlap_gaussian(p: Gaussian, q: Gaussian) -> float:
 
 
 def kernel_sum_relative_variance(d: int, variance: float, bandwidth: float, std: float) -> float:
-    """``ρ − 1 = Var t / (E t)²`` for one term ``t = N(x; μ, (variance + ε²) I)`` of an overlap, ``x ~ N(μ, std² I)``.
+    """``Ξ − 1 = Var Q / (E Q)²`` for one term ``Q = N(x; μ, (variance + ς²) I)`` of an overlap, ``x ~ N(μ, std² I)``.
 
-    ``ρ = [(a + σ²)² / (a (a + 2σ²))]^{d/2}`` with ``a = variance + bandwidth²``
+    ``Ξ = [(V + σ²)² / (V (V + 2σ²))]^{d/2}`` with ``V = variance + bandwidth²``
     (equation ``eq-mem-rho``). The overlap of an isotropic ``p = N(μ, variance·I)``
     with the kernel density of ``M`` points is the mean of ``M`` such terms,
-    so its relative variance is ``(ρ − 1)/M``: ``ρ`` grows exponentially in
+    so its relative variance is ``(Ξ − 1)/M``: ``Ξ`` grows exponentially in
     ``d`` and tells how large a reference sample must be before its overlap
-    is close to its expectation. ``inf`` when ``ρ`` exceeds the float range.
+    is close to its expectation (about ``100 (Ξ − 1)`` points for 10 %).
+    ``inf`` when ``Ξ`` exceeds the float range.
     """
     d = as_int(d, "d", minimum=1)
     a = as_nonnegative_float(variance, "variance") + as_positive_float(bandwidth, "bandwidth") ** 2
@@ -284,10 +285,10 @@ def relative_distance(p: Gaussian, train, reference, std: float, return_terms: b
     the self-overlaps are exactly ``κ`` each and cancel analytically, so
     (equation ``eq-mem-delta-stat``)
 
-        Δ/κ = e^{x_train} − e^{x_ref} − 2 e^{c_ref} (e^{stat} − 1),
+        Δ/κ = e^{Λ_train} − e^{Λ_ref} − 2 e^{o_ref} (e^Γ − 1),
 
-    with ``x`` the log excesses (:func:`log_self_overlap_excess`), ``c`` the
-    log cross overlaps relative to ``κ`` and ``stat`` the memorization
+    with ``Λ`` the log excesses (:func:`log_self_overlap_excess`), ``o`` the
+    log cross overlaps relative to ``κ`` and ``Γ`` the memorization
     statistic. Every term is a closed form evaluated in log space, and the
     signed sum is taken relative to its largest term, so ``Δ`` is exact even
     when it is ``1e-25`` (high ``d``, widely spread ``p``). ``Δ > 0``: ``p`` is
@@ -299,7 +300,7 @@ def relative_distance(p: Gaussian, train, reference, std: float, return_terms: b
         Generated distribution (may be degenerate).
     train, reference : array_like, shapes (n, d) and (M, d)
     std : float
-        Scale ``σ`` of the bandwidth rule ``σ n^(−1/d)``.
+        Scale ``σ`` of the kernel-width rule ``ς_n = σ n^(−1/d)``.
     return_terms : bool
         Also return the log integrals relative to ``ln κ``:
         ``self_train``, ``self_ref`` (``ln ∫q²/κ``), ``excess_train``,
@@ -356,7 +357,7 @@ def code_faithful_distribution(X, T: float, noise_scale: float, rng) -> Gaussian
     (:func:`lindiff.onestep.generator_variance`). The law of ``D(y)`` has
     covariance ``v W Wᵀ``; the script uses the transpose ``v Wᵀ W``. The two
     have the same eigenvalues, so KL to an isotropic target is unchanged,
-    but the range of ``Wᵀ W`` is the span of the *noisy* centred inputs, not
+    but the range of ``Wᵀ W`` is the span of the *noisy* centered inputs, not
     of the training points: for ``N ≤ d`` the script's Gaussian leaves the
     affine hull of the training set (appendix ``appendix-author-script``).
     This is the exact-arithmetic version (float64, rank ``N − 1``); the
@@ -376,7 +377,7 @@ def code_faithful_distribution(X, T: float, noise_scale: float, rng) -> Gaussian
     v = onestep.generator_variance(X, T, noise_scale)
     _, omega, Vt = np.linalg.svd(W)
     g = v * omega**2
-    g[min(n - 1, d):] = 0.0  # rank W <= N - 1 (centred least squares)
+    g[min(n - 1, d):] = 0.0  # rank W <= N - 1 (centered least squares)
     return Gaussian.from_eigh(a * (W @ X.mean(axis=0)) + b, g, Vt.T)
 
 

@@ -540,6 +540,10 @@ def test_figures_draw_and_reject_impossible_widget_values():
 
     fig = figs.statistic_histogram(n_over_d=2.0, reference_size=50, d=5, repetitions=6)
     assert isinstance(fig, Figure) and "P(generalizing)" in fig.axes[0].get_title()
+    # the histogram shows exactly the statistics of transition_experiment (cached reference samples)
+    want = M.transition_experiment(5, [10], 6, reference_size=50, T=1.5, noise_scale=0.1).p_generalizing[0]
+    fig = figs.statistic_histogram(n_over_d=2.0, T=1.5, noise_scale=0.1, reference_size=50, d=5, repetitions=6)
+    assert f"P(generalizing) = {want:.2f}" in fig.axes[0].get_title()
     with pytest.raises(ValueError, match="N >= 2"):
         figs.statistic_histogram(n_over_d=0.1, d=5)
     res = M.transition_experiment(5, [3, 6], 3, reference_size=30, with_kl=True)
@@ -547,3 +551,6 @@ def test_figures_draw_and_reject_impossible_widget_values():
     with pytest.raises(ValueError, match="with_kl=True"):
         figs.transition_figure(M.transition_experiment(5, [3], 2, reference_size=30), 1.0)
     assert isinstance(figs.kernel_density_figure(), Figure)
+    k = np.array([0.5, 1.0, 2.0])
+    vals = np.tile([[0.5, 0.6], [0.3, 0.2], [0.1, 0.1]], 1)
+    assert isinstance(figs.measures_figure(k, vals + 0.1, vals, vals + 0.5, vals + 0.7), Figure)

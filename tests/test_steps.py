@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from lindiff import memorization, onestep, steps
-from lindiff.gaussian import Gaussian, kl_divergence
+from lindiff.gaussian import Gaussian, kl_divergence, wasserstein2
 from lindiff.steps import _statistics_eigen_reference
 
 T0, L0 = 2.0, math.exp(-4.0)  # the book's defaults
@@ -278,13 +278,58 @@ def test_statistic_rises_with_k_at_fixed_n():
 def test_largest_generalizing_steps():
     f = steps.largest_generalizing_steps
     assert f([1, 2, 5, 10], [-1.0, -0.5, 0.1, -0.2]) == 2  # stops at the first crossing
-    assert f([1, 2, 5], [0.3, 0.5, 0.7]) == 0
+    assert f([1, 2, 5], [0.3, 0.5, 0.7]) is None           # no admissible K: every K memorizes
     assert f([1, 2, math.inf], [-0.3, -0.2, -0.1]) == math.inf
     assert f([1, 2, 5], [-0.3, 0.2, 0.4], threshold=0.5) == 5
     with pytest.raises(ValueError, match="increasing"):
         f([1, 5, 2], [0, 0, 0])
     with pytest.raises(ValueError, match="statistic"):
         f([1, 2], [0.0])
+
+
+# --------------------------------------------------------------------------- Wasserstein
+@pytest.mark.parametrize("n, d", [(4, 7), (7, 7), (9, 7), (60, 7)])
+def test_wasserstein_distances_match_the_general_formula(n, d):
+    rng = np.random.default_rng(n)
+    X = data(rng, n, d)
+    Ks = [1, 3, 20, math.inf]
+    target = Gaussian(np.full(d, 10.0), np.eye(d))
+    Xc = X - X.mean(0)
+    emp = Gaussian(X.mean(0), Xc.T @ Xc / n)
+    laws = [steps.limit_distribution(X, T0, L0) if K == math.inf else steps.generated_distribution(X, T0, L0, K)
+            for K in Ks]
+    np.testing.assert_allclose(steps.wasserstein_to_target(X, T0, L0, Ks, 10.0, 1.0),
+                               [wasserstein2(p, target) for p in laws], rtol=1e-8)
+    np.testing.assert_allclose(steps.wasserstein_to_empirical(X, T0, L0, Ks),
+                               [wasserstein2(p, emp) for p in laws], rtol=1e-6, atol=1e-8)
+    assert isinstance(steps.wasserstein_to_target(X, T0, L0, 2, 10.0, 1.0), float)
+    # more steps bring the law closer to the empirical Gaussian
+    assert np.all(np.diff(steps.wasserstein_to_empirical(X, T0, L0, Ks)) < 0)
+
+
+def test_wasserstein_to_target_counts_the_lost_directions():
+    # N <= d: each of the d − N + 1 directions without variance adds σ² to W2², whatever K
+    rng = np.random.default_rng(7)
+    d, n, sigma = 20, 8, 1.5
+    X = data(rng, n, d, sigma=sigma)
+    for K in (1, 5, math.inf):
+        w2 = steps.wasserstein_to_target(X, T0, L0, K, 10.0, sigma) ** 2
+        assert w2 > (d - n + 1) * sigma**2
+
+
+def test_simulate_records_the_wasserstein_distances():
+    sim = steps.simulate([6, 15], 5, T0, L0, [1, 4, math.inf], 10.0, 1.0, 2, np.random.default_rng(3),
+                         reference_size=50)
+    rng = np.random.default_rng(3)
+    for r, g in enumerate(rng.spawn(2)):
+        pool = 10.0 + g.spawn(2)[0].standard_normal((15, 5))
+        for i, n in enumerate((6, 15)):
+            np.testing.assert_allclose(sim.w2_target[r, i],
+                                       steps.wasserstein_to_target(pool[:n], T0, L0, [1, 4, math.inf], 10.0, 1.0),
+                                       rtol=1e-12)
+            np.testing.assert_allclose(sim.w2_empirical[r, i],
+                                       steps.wasserstein_to_empirical(pool[:n], T0, L0, [1, 4, math.inf]),
+                                       rtol=1e-12)
 
 
 # --------------------------------------------------------------------------- inputs
@@ -343,3 +388,20 @@ def test_extreme_but_valid_parameters_give_no_warnings_and_no_nan():
             kl = steps.kl_to_target(X, T, ell, [K, math.inf], 10.0, 1.0)
             assert not np.any(np.isnan(kl))
             assert not math.isnan(steps.kl_per_dim_infinite_data(K, T, ell, 1.0))
+
+
+def test_figures_draw_and_reject_impossible_widget_values():
+    from matplotlib.figure import Figure
+
+    from lindiff.plotting import steps as figs
+
+    Ks = [1, 3, math.inf]
+    sim = steps.simulate([4, 12], 6, T0, L0, Ks, 10.0, 1.0, 3, np.random.default_rng(0), reference_size=40)
+    assert isinstance(figs.wasserstein_figure([4, 12], Ks, sim.w2_target, sim.w2_empirical, 6), Figure)
+    assert isinstance(figs.optimal_steps_figure(sim, k_show=(1, math.inf)), Figure)   # "none" levels drawn
+    fig = figs.steps_explorer(steps_marked=10, ratio=0.5, T=2.0, d=20, repetitions=3)
+    assert isinstance(fig, Figure) and "K* =" in fig._suptitle.get_text()
+    with pytest.raises(ValueError, match="steps_marked"):
+        figs.steps_explorer(steps_marked=7, d=20)
+    with pytest.raises(ValueError, match="training points"):
+        figs.steps_explorer(ratio=0.01, d=20)

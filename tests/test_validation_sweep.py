@@ -14,7 +14,7 @@ import math
 import numpy as np
 import pytest
 
-from lindiff import ddpm, gaussian, memorization, onestep, steps, wishart
+from lindiff import ddpm, gaussian, measures, memorization, onestep, steps, wishart
 
 RNG_SEED = 0
 
@@ -37,12 +37,13 @@ def good_values():
                   threshold=0.0, n_values=[6, 12], reference_size=20, samples=p, spectrum=np.ones(4))
     per_module = {
         "ddpm": dict(T=50, d=4, N=12, spectrum=ddpm.power_law_spectrum(4, 1.0)),
+        "measures": dict(samples=X + 0.2, fresh=X - 0.3, target=p, k=2),
     }
     return common, per_module
 
 
 def public_functions():
-    for mod in (gaussian, onestep, memorization, ddpm, steps, wishart):
+    for mod in (gaussian, onestep, memorization, measures, ddpm, steps, wishart):
         for name in mod.__all__:
             f = getattr(mod, name)
             if inspect.isfunction(f):

@@ -1,13 +1,15 @@
 """Figures of the chapter "What memorization means" (``book/memorization.md``).
 
 Each function draws one figure from data computed by :mod:`lindiff.memorization`
-(most take a :class:`~lindiff.memorization.TransitionResult`), except
+(most take a :class:`~lindiff.memorization.TransitionResult`) or by
+:mod:`lindiff.measures` (:func:`measures_figure`), except
 :func:`statistic_histogram`, which runs its own small experiment so that it can
 serve as the explorable figure.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -21,9 +23,8 @@ __all__ = [
     "kernel_density_figure",
     "overlap_terms_figure",
     "transition_figure",
-    "sharpness_figure",
     "reference_size_figure",
-    "public_code_figure",
+    "measures_figure",
     "statistic_histogram",
 ]
 
@@ -38,10 +39,10 @@ def _kde_grid(points, eps, xx, yy):
 
 @styled
 def kernel_density_figure(n_train: int = 2, n_reference: int = 200, seed: int = 0):
-    """Kernel densities ``q_D`` of a training set and of a reference sample in ``d = 2``.
+    """Kernel densities ``q_X`` of a training set and of a reference sample in ``d = 2``.
 
-    Both sets are drawn from ``N(0, I_2)``; each kernel has the bandwidth
-    ``ε = σ n^(−1/d)`` of :func:`lindiff.memorization.kernel_bandwidth`, so the
+    Both sets are drawn from ``N(0, I_2)``; each kernel has the width
+    ``ς_n = σ n^(−1/d)`` of :func:`lindiff.memorization.kernel_bandwidth`, so the
     few training points get wide kernels and the many reference points narrow
     ones. Samples of the one-step model fitted on the training set (``T = 2``,
     ``ℓ = e^{-4}``) are overlaid: for ``n_train ≤ 2`` they lie on the line
@@ -62,7 +63,7 @@ def kernel_density_figure(n_train: int = 2, n_reference: int = 200, seed: int = 
         ax.plot(pts[:, 0], pts[:, 1], "o", color="#edae49", mec="k", mew=0.6, ms=7 if big else 2.5,
                 label=f"{name} ($n={len(pts)}$)")
         ax.plot(gen[:, 0], gen[:, 1], ".", color=_MEM, ms=2, alpha=0.5, label="samples of $p_G$")
-        ax.set_title(rf"$q_D$ of the {name}, $\varepsilon = {eps:.2f}$")
+        ax.set_title(rf"$q_X$ of the {name}, $\varsigma_n = {eps:.2f}$")
         ax.set_aspect("equal")
         ax.set_xlim(g[0], g[-1])
         ax.set_ylim(g[0], g[-1])
@@ -73,18 +74,19 @@ def kernel_density_figure(n_train: int = 2, n_reference: int = 200, seed: int = 
 
 @styled
 def overlap_terms_figure(spread, terms: dict, delta):
-    """The four log integrals of ``Δ`` and its sign against the spread of ``p = N(μ1, c σ² I)``.
+    """The four log integrals of ``Δ`` and its sign against the variance ``g`` of ``p = N(μ1, g I)``.
 
     Parameters
     ----------
     spread : array_like
-        Variance ratios ``c``.
+        Variances ``g/σ²``.
     terms : dict of array_like
-        ``cross_train``, ``cross_ref`` (one value per ``c``) and
-        ``excess_train``, ``excess_ref`` (scalars), all relative to ``ln κ``, as
-        returned by :func:`lindiff.memorization.relative_distance`.
+        ``cross_train``, ``cross_ref`` (``o_train``, ``o_ref``: one value per
+        ``g``) and ``excess_train``, ``excess_ref`` (``Λ_train``, ``Λ_ref``:
+        scalars), all relative to ``ln κ``, as returned by
+        :func:`lindiff.memorization.relative_distance`.
     delta : array_like
-        ``Δ/κ`` per ``c``.
+        ``Δ/κ`` per ``g``.
     """
     c = np.asarray(spread, dtype=float)
     ct, cr = np.asarray(terms["cross_train"]), np.asarray(terms["cross_ref"])
@@ -93,19 +95,19 @@ def overlap_terms_figure(spread, terms: dict, delta):
     fig, (ax0, ax1) = new_figure(2, width=4.0, height=3.2)
     ax0.semilogx(c, ct + math.log(2), label=r"$\ln(2\int p\,q_{\rm train}/\kappa)$")
     ax0.semilogx(c, cr + math.log(2), label=r"$\ln(2\int p\,q_{\rm ref}/\kappa)$")
-    ax0.axhline(terms["excess_ref"], color="k", ls="--", lw=1.2, label=r"$x_{\rm ref}$ (self-overlap excess)")
-    ax0.axhline(terms["excess_train"], color="0.5", ls=":", lw=1.2, label=r"$x_{\rm train}$")
-    ax0.set_xlabel(r"spread $c$ of $p=\mathcal{N}(\mu\mathbf{1}, c\,\sigma^2 I)$")
+    ax0.axhline(terms["excess_ref"], color="k", ls="--", lw=1.2, label=r"$\Lambda_{\rm ref}$ (self-overlap excess)")
+    ax0.axhline(terms["excess_train"], color="0.5", ls=":", lw=1.2, label=r"$\Lambda_{\rm train}$")
+    ax0.set_xlabel(r"variance $g/\sigma^2$ of $p=\mathcal{N}(\mu\mathbf{1}, g I)$")
     ax0.set_ylabel("log of the term (units of $\\kappa$)")
     ax0.legend(fontsize=7.5, loc="lower left")
-    ax1.semilogx(c, stat, color="k", label="statistic $\\ln\\int p q_{\\rm train} - \\ln\\int p q_{\\rm ref}$")
+    ax1.semilogx(c, stat, color="k", label="statistic $\\Gamma = \\ln\\int p\\,q_{\\rm train} - \\ln\\int p\\,q_{\\rm ref}$")
     ax1.axhline(0, color="0.4", lw=0.8)
     for ax in (ax0, ax1):
         if disagree.any():
             ax.axvspan(c[disagree].min(), c[-1], color="0.85", zorder=0)
     sign = np.where(delta > 0, 1.0, -1.0)
     ax1.plot(c, 0.5 * sign, "o", ms=3.5, color=_GEN, label=r"sign of $\Delta$ (shown at $\pm 1/2$)")
-    ax1.set_xlabel(r"spread $c$")
+    ax1.set_xlabel(r"variance $g/\sigma^2$")
     ax1.set_ylabel("statistic / sign")
     ax1.set_title("shaded: the signs disagree", fontsize=9)
     ax1.legend(fontsize=7.5, loc="lower right")
@@ -137,7 +139,7 @@ def transition_figure(result, kl_limit: float):
         ax0.scatter(jitter, row, s=6, c=np.where(row > 0, _MEM, _GEN), alpha=0.6, lw=0)
     ax0.semilogx(x, result.mean_statistic, "k-", lw=1.4, label="mean")
     ax0.axhline(0, color="0.4", lw=0.8)
-    ax0.set_ylabel("memorization statistic")
+    ax0.set_ylabel(r"memorization statistic $\Gamma$")
     ax0.legend(loc="upper right")
     ax1.errorbar(x, result.p_generalizing, yerr=result.std_error, fmt="o-", color=_GEN, ms=4, capsize=2)
     ax1.set_xscale("log")
@@ -173,29 +175,6 @@ def _transition_axes(ax0, ax1, statistic_label: str) -> None:
 
 
 @styled
-def sharpness_figure(results):
-    """Probability of generalizing and mean statistic against ``N/d`` for several dimensions.
-
-    ``results`` is a sequence of :class:`~lindiff.memorization.TransitionResult`,
-    one per dimension ``d``. Error bars: binomial standard errors (left) and
-    one standard deviation of the statistic over training sets (right).
-    """
-    fig, (ax0, ax1) = new_figure(2, width=4.0, height=3.1)
-    for res in results:
-        x = _n_over_d(res)
-        (line,) = ax0.plot(x, res.p_generalizing, "o-", ms=4, label=f"$d={res.d}$ ({res.repetitions} sets)")
-        ax0.fill_between(x, res.p_generalizing - res.std_error, res.p_generalizing + res.std_error,
-                         color=line.get_color(), alpha=0.15, lw=0)
-        sd = res.statistics.std(axis=1)
-        ax1.plot(x, res.mean_statistic, "o-", ms=4, color=line.get_color(), label=f"$d={res.d}$")
-        ax1.fill_between(x, res.mean_statistic - sd, res.mean_statistic + sd, color=line.get_color(),
-                         alpha=0.12, lw=0)
-    _transition_axes(ax0, ax1, "statistic: mean $\\pm$ 1 sd")
-    ax0.legend(loc="upper left", fontsize=8)
-    return fig
-
-
-@styled
 def reference_size_figure(results):
     """The same training sets judged against reference samples of different sizes ``M``.
 
@@ -216,45 +195,56 @@ def reference_size_figure(results):
 
 
 @styled
-def public_code_figure(averaged, code, rounding: dict):
-    """The author's public-code parameters: the noise-averaged model against the script's Gaussian.
+def measures_figure(n_over_d, w2_relative, outside, distance_ratio, copy_ratio):
+    """The convention-light measures of :mod:`lindiff.measures` against ``N/d``.
+
+    Left: ``𝒲₂²(p_G, p_S) / tr Σ`` (mean ± one standard deviation over
+    training sets) and its lower bound, the fraction ``tr(Π_⊥Σ)/tr Σ`` of the
+    target variance outside the support of ``p_G`` (proposition
+    ``prop-mem-w2-span``). Right: the nearest-neighbor ratios, the distance of
+    a sample to its nearest training point relative to that of a fresh draw
+    (:func:`lindiff.measures.distance_ratio`) and the nearest over the
+    second-nearest distance (copying when below ``1/3``).
 
     Parameters
     ----------
-    averaged, code : TransitionResult
-        Same sizes, ``with_distance=True``, variants ``"averaged"`` and ``"code"``.
-    rounding : dict
-        ``N → ln|r_N − r_M|``, the log size of the single-precision rounding
-        difference of the script's self-overlap terms
-        (:func:`lindiff.memorization.script_self_term_rounding`).
+    n_over_d : array_like, shape (k,)
+    w2_relative, outside, distance_ratio, copy_ratio : array_like, shape (k, repetitions)
+        One value per training set.
     """
-    fig, (ax0, ax1) = new_figure(2, width=4.0, height=3.2)
-    ns = averaged.n_values
-    for k, (res, name, color, shift) in enumerate(((averaged, "noise-averaged", "k", -3),
-                                                    (code, "script's Gaussian $vW^{\\top}W$", _MEM, 3))):
-        for n, row in zip(ns, res.statistics):
-            ax0.plot(np.full(row.size, n + shift), row, "o", ms=3.5, color=color, alpha=0.6,
-                     label=name if n == ns[0] else None)
-    ax0.axhline(0, color="0.4", lw=0.8)
-    ax0.set_xticks(ns)
-    ax0.set_xlabel("$N$")
-    ax0.set_ylabel("memorization statistic")
-    ax0.legend(fontsize=8, loc="upper right")
-    # size of the cross-term part of Δ/κ, 2|e^{c_tr} − e^{c_ref}|, against what else enters Δ
-    for res, name, color in ((averaged, "noise-averaged", "k"), (code, "script's Gaussian", _MEM)):
-        size = math.log(2.0) + res.cross_reference + np.log(np.abs(np.expm1(res.statistics)))
-        for n, row in zip(ns, size):
-            ax1.plot(np.full(row.size, n), row, "o", ms=3.5, color=color, alpha=0.6,
-                     label=f"cross terms, {name}" if n == ns[0] else None)
-    ax1.axhline(float(np.mean(code.reference_excess)), color="k", ls="--", lw=1.2,
-                label="exact self-overlap excess $x_{\\rm ref}$")
-    ax1.plot(list(rounding), list(rounding.values()), "s", color="0.35", ms=6,
-             label="float32 rounding (our reading)")
-    ax1.set_xticks(ns)
-    ax1.set_xlabel("$N$")
-    ax1.set_ylabel("log size, units of $\\kappa$")
-    ax1.legend(fontsize=7.5, loc="lower left")
+    x = np.asarray(n_over_d, dtype=float)
+    w2 = np.asarray(w2_relative, dtype=float)
+    fig, (ax0, ax1) = new_figure(2, width=4.0, height=3.1)
+    m, sd = w2.mean(axis=1), w2.std(axis=1)
+    ax0.plot(x, m, "o-", color="k", ms=4, label=r"$\mathcal{W}_2^2(p_G, p_S)/\operatorname{tr}\Sigma$")
+    ax0.fill_between(x, m - sd, m + sd, color="k", alpha=0.12, lw=0)
+    ax0.plot(x, np.asarray(outside, dtype=float).mean(axis=1), "s--", color=_MEM, ms=4,
+             label=r"$\operatorname{tr}(\Pi_\perp\Sigma)/\operatorname{tr}\Sigma$ (lost dimensions)")
+    ax0.set_ylim(0, None)
+    ax0.set_ylabel("fraction of the target variance")
+    ax0.legend(loc="upper right", fontsize=7.5)
+    ax1.plot(x, np.mean(distance_ratio, axis=1), "o-", color=_GEN, ms=4,
+             label="nearest training point, relative to a fresh draw")
+    ax1.plot(x, np.mean(copy_ratio, axis=1), "^-", color="0.35", ms=4, label="nearest / second nearest")
+    ax1.axhline(1.0, color="0.4", lw=0.8)
+    ax1.axhline(1.0 / 3.0, color=_MEM, ls=":", lw=1.2, label="copy threshold 1/3")
+    ax1.set_ylim(0, 1.1)
+    ax1.set_ylabel("median distance ratio")
+    ax1.legend(loc="lower right", fontsize=7.5)
+    for ax in (ax0, ax1):
+        ax.set_xscale("log")
+        ax.axvline(1.0, color="0.5", ls=":", lw=1.2)
+        ax.set_xlabel("$N/d$")
     return fig
+
+
+@functools.lru_cache(maxsize=5)
+def _reference_samples(d: int, size: int, repetitions: int, seed: int) -> tuple:
+    """The fresh reference samples of :func:`lindiff.memorization.transition_experiment`, one per repetition."""
+    refs = tuple(mem.reference_sample(d, size, seed=seed, repetition=r) for r in range(repetitions))
+    for ref in refs:
+        ref.setflags(write=False)
+    return refs
 
 
 @styled
@@ -262,25 +252,38 @@ def statistic_histogram(n_over_d: float = 2.0, T: float = 2.0, noise_scale: floa
                         reference_size: int = 1000, d: int = 50, repetitions: int = 16, seed: int = 0):
     """Histogram of the memorization statistic over repeated training sets (the explorable figure).
 
-    Runs :func:`lindiff.memorization.transition_experiment` at ``N = round(n_over_d · d)``
-    with a fresh reference sample of ``reference_size`` points per training
-    set, and marks the fraction of training sets that generalize.
+    The result of :func:`lindiff.memorization.transition_experiment` at
+    ``N = round(n_over_d · d)`` with a fresh reference sample of
+    ``reference_size`` points per training set (the same training sets,
+    reference samples and statistics), and the fraction of training sets that
+    generalize. The reference samples do not depend on ``N``, ``T`` or ``ℓ``,
+    so they are kept between slider moves.
     """
     n = int(round(n_over_d * d))
     if n < 2:
         raise ValueError(f"n_over_d · d must give N >= 2 training points, got N = {n}")
-    res = mem.transition_experiment(d, [n], repetitions, reference_size=reference_size, T=T,
-                                    noise_scale=noise_scale, seed=seed)
+    refs = _reference_samples(int(d), int(reference_size), int(repetitions), int(seed))
+    stats = np.empty(repetitions)
+    for r, ref in enumerate(refs):
+        X, _ = mem.training_set(d, n, r, seed=seed)
+        stats[r] = mem.memorization_statistic(onestep.generated_distribution(X, T, noise_scale), X, ref, 1.0)
+    res = mem.TransitionResult(d=d, n_values=np.array([n]), reference_size=reference_size, repetitions=repetitions,
+                               variant="averaged", T=T, noise_scale=noise_scale, mean=10.0, std=1.0, seed=seed,
+                               fresh_reference=True, statistics=stats[None, :])
     stats = res.statistics[0]
     fig, (ax,) = new_figure(1, width=4.8, height=2.8)
     lo, hi = min(stats.min(), -1.0), max(stats.max(), 1.0)
     bins = np.linspace(lo - 0.05 * (hi - lo), hi + 0.05 * (hi - lo), 25)
-    ax.hist(stats[stats < 0], bins=bins, color=_GEN, alpha=0.8, label="generalizing (statistic < 0)")
-    ax.hist(stats[stats >= 0], bins=bins, color=_MEM, alpha=0.8, label="memorizing (statistic > 0)")
+    # one filled outline per histogram (as many pixels as bars, a third of the drawing time)
+    ax.stairs(np.histogram(stats[stats < 0], bins)[0], bins, fill=True, color=_GEN, alpha=0.8,
+              label="generalizing (statistic < 0)")
+    ax.stairs(np.histogram(stats[stats >= 0], bins)[0], bins, fill=True, color=_MEM, alpha=0.8,
+              label="memorizing (statistic > 0)")
     ax.axvline(0, color="k", lw=1)
     ax.set_xlabel("memorization statistic")
     ax.set_ylabel("training sets")
-    ax.set_title(f"$d={d}$, $N={n}$, $T={T:g}$, $\\ell={noise_scale:.3g}$, $M={reference_size}$\n"
+    # plain text, not mathtext: a new math string costs a parse on every slider move
+    ax.set_title(f"d = {d}, N = {n}, T = {T:g}, ℓ = {noise_scale:.3g}, M = {reference_size}\n"
                  f"P(generalizing) = {res.p_generalizing[0]:.2f} over {repetitions} training sets", fontsize=9)
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.legend(loc="upper right", fontsize=8)

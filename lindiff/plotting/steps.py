@@ -15,13 +15,14 @@ import numpy as np
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from .. import onestep, steps
-from . import new_figure, styled
+from . import new_figure, plain_log_ticks, styled
 
 __all__ = [
     "spectrum_figure",
     "population_kl_figure",
     "steps_curves_figure",
     "optimal_steps_figure",
+    "wasserstein_figure",
     "steps_explorer",
     "EXPLORER_STEPS",
 ]
@@ -36,31 +37,33 @@ def _finite(ks):
 
 
 def _k_label(k) -> str:
+    if k is None:
+        return "none"
     return "∞" if k == math.inf else f"{k:g}"
 
 
 @styled
 def spectrum_figure(T: float = 2.0, noise_scale: float = L0, target_std: float = 1.0,
                     steps_list=(1, 2, 5, 20), lam_max: float = 3.0):
-    """Output variance ``c_K(λ)`` of one eigen-direction against its empirical variance ``λ``.
+    """Generated variance ``g_K(λ̂)`` of one eigen-direction against its empirical variance ``λ̂``.
 
     One curve per number of steps, the ``K → ∞`` limit, and the diagonal
-    ``c = λ`` (the empirical Gaussian ``N(x̄, S)``). The generator input has the
+    ``g = λ̂`` (the empirical Gaussian ``N(x̄, S)``). The generator input has the
     variance ``v = a_T² σ² + h_T`` of the forward marginal of ``p_S``. Every curve
-    starts at ``c(0) = 0``: a direction without empirical variance is never
+    starts at ``g_K(0) = 0``: a direction without empirical variance is never
     filled, whatever ``K`` (theorem ``thm-steps-hull``).
     """
     fig, (ax,) = new_figure(1, width=4.4, height=3.2)
     a, h = onestep.forward_coefficients(T, noise_scale)
     v = a * a * target_std**2 + h
     lam = np.linspace(0.0, lam_max, 301)
-    ax.plot(lam, lam, ":", color="#555555", label=r"$c=\lambda$ (empirical Gaussian)")
+    ax.plot(lam, lam, ":", color="#555555", label=r"$g=\hat\lambda$ (empirical Gaussian)")
     for K in steps_list:
         ax.plot(lam, steps.generated_spectrum(lam, T, noise_scale, v, K), label=f"$K={K}$")
     ax.plot(lam, steps.limit_spectrum(lam, T, noise_scale, v), "--", color="black", lw=1.2,
             label=r"$K\to\infty$")
-    ax.set_xlabel(r"empirical variance $\lambda$ of a direction")
-    ax.set_ylabel(r"generated variance $c_K(\lambda)$")
+    ax.set_xlabel(r"empirical variance $\hat\lambda$ of a direction")
+    ax.set_ylabel(r"generated variance $g_K(\hat\lambda)$")
     ax.set_xlim(0, lam_max)
     ax.set_ylim(0, None)
     ax.set_title(f"$T={T:g}$, $\\ell={noise_scale:.3g}$, $v={v:.3g}$")
@@ -74,7 +77,7 @@ def population_kl_figure(T_values=(1.0, 2.0, 3.0), noise_scale: float = L0, targ
     """KL per dimension of the ``K``-step sampler with infinitely many data, and its variance deficit.
 
     Left: ``KL/d`` against ``K`` (log–log) for several diffusion times, with a
-    ``K⁻²`` guide. Right: ``K (1 − c_K/σ²)`` against ``K`` on a log axis; the
+    ``K⁻²`` guide. Right: ``K (1 − g_K/σ²)`` against ``K`` on a log axis; the
     straight lines of slope ``2 ℓ T / σ²`` per unit of ``ln K`` are the
     logarithmic factor of the deficit (equation ``eq-steps-deficit-asymptotic``).
     """
@@ -98,7 +101,7 @@ def population_kl_figure(T_values=(1.0, 2.0, 3.0), noise_scale: float = L0, targ
     ax0.set_ylabel(r"KL$(p_G^K\Vert p_S)/d$, $N=\infty$")
     ax0.legend(loc="lower left")
     ax1.set_xlabel("number of steps $K$")
-    ax1.set_ylabel(r"$K\,(1-c_K/\sigma^2)$")
+    ax1.set_ylabel(r"$K\,(1-g_K/\sigma^2)$")
     ax1.set_title(r"dotted: slope $2\ell T/\sigma^2$ per unit of $\ln K$", fontsize=9)
     ax1.legend(loc="upper left")
     return fig
@@ -144,15 +147,15 @@ def steps_curves_figure(sim: steps.StepsSimulation, n_show=(200, 400, 1000)):
     ax0.legend(loc="upper right")
     ax1.axhline(0.0, color="black", lw=0.8)
     ax1.set_xlabel("number of steps $K$")
-    ax1.set_ylabel("mean memorization statistic")
+    ax1.set_ylabel(r"mean memorization statistic $\Gamma$")
     ax1.set_title("above 0: closer to the training set", fontsize=9)
     ax1.legend(loc="center right", bbox_to_anchor=(1.0, 0.7))
     return fig
 
 
 def _category_axis(ax, ks):
-    """y axis with one level per entry of ``[0] + ks`` (``0``: none, ``inf``: the limit)."""
-    levels = [0] + list(ks)
+    """y axis with one level per entry of ``[None] + ks`` (``None``: no admissible ``K``, ``inf``: the limit)."""
+    levels = [None] + list(ks)
     ax.set_yticks(range(len(levels)))
     ax.set_yticklabels([_k_label(k) for k in levels])
     return {k: i for i, k in enumerate(levels)}
@@ -165,8 +168,8 @@ def optimal_steps_figure(sim: steps.StepsSimulation, k_show=(1, 3, 10, 50, math.
     Left: the mean memorization statistic against ``N`` for several ``K``;
     each curve crosses zero at a larger ``N`` the more steps are taken.
     Right: ``K*``, the largest ``K`` of the grid before the mean statistic
-    reaches zero (definition ``def-steps-criterion``): ``0`` when even one step
-    memorizes, ``∞`` when no number of steps does.
+    reaches zero (definition ``def-steps-criterion``): "none" when every ``K``
+    of the grid memorizes, ``∞`` when none does.
     """
     fig, (ax0, ax1) = new_figure(2, width=3.5, height=2.9)
     ks = list(sim.steps)
@@ -177,8 +180,9 @@ def optimal_steps_figure(sim: steps.StepsSimulation, k_show=(1, 3, 10, 50, math.
         ax0.fill_between(sim.n, mean[:, j] - 2 * se[:, j], mean[:, j] + 2 * se[:, j], color=line.get_color(),
                          alpha=0.12, lw=0)
     ax0.axhline(0.0, color="black", lw=0.8)
+    ax0.set_yscale("symlog", linthresh=1.0)      # large positive values for N <= d, the crossings near 0
     ax0.set_xlabel("training-set size $N$")
-    ax0.set_ylabel("mean memorization statistic")
+    ax0.set_ylabel(r"mean memorization statistic $\Gamma$")
     ax0.legend(loc="upper right", fontsize=8)
     pos = _category_axis(ax1, ks)
     best = [steps.largest_generalizing_steps(ks, mean[i]) for i in range(len(sim.n))]
@@ -190,66 +194,112 @@ def optimal_steps_figure(sim: steps.StepsSimulation, k_show=(1, 3, 10, 50, math.
     return fig
 
 
+@styled
+def wasserstein_figure(n_values, steps_grid, w2_target, w2_empirical, d: int):
+    """2-Wasserstein distances of the ``K``-step law against ``K``, one curve per training-set size.
+
+    Left: mean ``𝒲₂²(p_G^K, p_S)/d``; the open circle marks the ``K`` of the
+    grid with the smallest mean (``math.inf`` is drawn at the right edge).
+    Right: mean ``𝒲₂²(p_G^K, N(x̄, S))/d``, the distance to the empirical
+    Gaussian of the training set. No reference sample, no kernel width.
+
+    Parameters
+    ----------
+    n_values : sequence of int
+        Training-set sizes ``N`` (one curve each).
+    steps_grid : sequence
+        The numbers of steps ``K`` (increasing, possibly ending with ``math.inf``).
+    w2_target, w2_empirical : array_like, shape (repetitions, len(n_values), len(steps_grid))
+        ``𝒲₂`` (not squared) per training set, from :func:`lindiff.steps.wasserstein_to_target`
+        and :func:`lindiff.steps.wasserstein_to_empirical`.
+    d : int
+        Dimension (the distances are shown per dimension).
+    """
+    ks = list(steps_grid)
+    fin = _finite(ks)
+    x = np.array([float(k) for k in fin] + ([fin[-1] * 4.0] if math.inf in ks else []))
+    wt = np.mean(np.asarray(w2_target, dtype=float) ** 2, axis=0) / d
+    we = np.mean(np.asarray(w2_empirical, dtype=float) ** 2, axis=0) / d
+    fig, (ax0, ax1) = new_figure(2, width=3.5, height=2.9)
+    for i, n in enumerate(n_values):
+        (line,) = ax0.semilogx(x, wt[i], "o-", ms=3, label=f"$N={n}$")
+        j = int(np.argmin(wt[i]))
+        ax0.plot([x[j]], [wt[i, j]], "o", ms=8, mfc="none", mec=line.get_color(), mew=1.5)
+        ax1.loglog(x, we[i], "o-", ms=3, color=line.get_color(), label=f"$N={n}$")
+    for ax in (ax0, ax1):
+        ax.set_xticks(x)
+        ax.set_xticklabels([_k_label(k) for k in fin] + (["∞"] if math.inf in ks else []), fontsize=7)
+        ax.minorticks_off()
+        ax.set_xlabel("number of steps $K$")
+    ax0.set_ylabel(r"$\mathcal{W}_2^2(p_G^K, p_S)/d$")
+    ax0.set_title("circles: smallest mean", fontsize=9)
+    ax1.set_ylabel(r"$\mathcal{W}_2^2(p_G^K, \mathcal{N}(\bar x, S))/d$")
+    ax1.set_title("distance to the empirical Gaussian", fontsize=9)
+    ax1.legend(loc="lower left", fontsize=7.5)
+    return fig
+
+
 @functools.lru_cache(maxsize=64)
 def _explorer_data(n: int, d: int, T: float, noise_scale: float, repetitions: int, seed: int):
     """Curves of the explorer, cached: moving only the ``K`` slider redraws without recomputing."""
     sim = steps.simulate(n, d, T, noise_scale, EXPLORER_STEPS, 10.0, 1.0, repetitions,
                          np.random.default_rng(seed))
-    pop = np.array([d * steps.kl_per_dim_infinite_data(k, T, noise_scale, 1.0) for k in _finite(EXPLORER_STEPS)])
-    return sim.kl[:, 0, :], sim.statistic[:, 0, :], pop
+    return sim.kl[:, 0, :], sim.statistic[:, 0, :], sim.w2_target[:, 0, :], sim.w2_empirical[:, 0, :]
 
 
 @styled
 def steps_explorer(steps_marked: int = 10, ratio: float = 4.0, T: float = 2.0, d: int = 100,
                    noise_scale: float = L0, repetitions: int = 8, seed: int = 0):
-    """Explorable figure: KL and memorization statistic against ``K`` at ``N = ratio · d``.
+    """Explorable figure: quality and memorization against ``K`` at ``N = ratio · d``.
 
-    Left: mean KL at ``N`` training points and at ``N = ∞`` (``d`` times the
-    population value). Right: mean memorization statistic ± 2 standard errors
-    over ``repetitions`` training sets (``d = 100``, ``M = 10⁴``). The marked
-    ``K`` is the slider's; the vertical line is our choice ``K*``
-    (definition ``def-steps-criterion``). Results for one ``(N, T)`` are cached.
+    Left: mean ``𝒲₂²/d`` of the ``K``-step law to the target ``p_S`` (solid)
+    and to the empirical Gaussian ``N(x̄, S)`` (dashed), finite also for
+    ``N ≤ d``. Right: mean memorization statistic ``Γ`` ± 2 standard errors
+    over ``repetitions`` training sets (``M = 10⁴``). The marked ``K`` is the
+    slider's; the green dashed line is our choice ``K*`` (definition
+    ``def-steps-criterion``), the purple dotted line the ``K`` with the
+    smallest mean ``𝒲₂`` to the target. The title gives the mean KL at the
+    marked ``K``. Results for one ``(N, T)`` are cached, and the labels are plain text
+    (no mathtext), which keeps a live redraw fast.
     """
     if steps_marked not in EXPLORER_STEPS:
         raise ValueError(f"steps_marked must be one of {_finite(EXPLORER_STEPS)}, got {steps_marked!r}")
     n = int(round(ratio * d))
     if n < 2:
         raise ValueError(f"ratio · d must give at least 2 training points, got N = {n}")
-    kl, stat, pop = _explorer_data(n, d, float(T), float(noise_scale), int(repetitions), int(seed))
+    kl, stat, w2t, w2e = _explorer_data(n, d, float(T), float(noise_scale), int(repetitions), int(seed))
     ks = list(EXPLORER_STEPS)
     fin = np.array(_finite(ks), dtype=float)
     idx = [ks.index(k) for k in _finite(ks)]
     jm = ks.index(steps_marked)
     st_m, st_se = _mean_se(stat)
     best = steps.largest_generalizing_steps(ks, st_m)
+    wt, we = np.mean(w2t**2, axis=0) / d, np.mean(w2e**2, axis=0) / d
+    k_w = ks[int(np.argmin(wt))]
     fig, (ax0, ax1) = new_figure(2, width=3.5, height=2.8)
-    ax0.loglog(fin, pop, "-", color="#555555", lw=1.2, label=r"$N=\infty$")
-    kl_m = kl.mean(axis=0)
-    if np.all(np.isfinite(kl_m)):
-        ax0.loglog(fin, kl_m[idx], "o-", ms=3, color="#1f5aa6", label=f"$N={n}$")
-        ax0.axhline(kl_m[-1], ls="--", lw=1.0, color="#1f5aa6")
-        ax0.plot([steps_marked], [kl_m[jm]], "o", ms=9, mfc="none", mec="#d1495b", mew=2)
-        kl_text = f"KL = {kl_m[jm]:.3g}"
-    else:
-        ax0.text(0.5, 0.5, f"KL = ∞ for every K\n(N = {n} ≤ d = {d}:\nsupport on the affine hull)",
-                 transform=ax0.transAxes, ha="center", va="center", color="#d1495b",
-                 bbox=dict(facecolor="white", edgecolor="#d1495b", alpha=0.9))
-        kl_text = "KL = ∞"
-    ax0.set_xlabel("number of steps $K$")
-    ax0.set_ylabel("mean KL (nats)")
-    ax0.legend(loc="lower left")
+    ax0.semilogx(fin, wt[idx], "o-", ms=3, color="#1f5aa6", label="to the target")
+    ax0.semilogx(fin, we[idx], "--", color="#555555", lw=1.2, label="to N(x̄, S)")
+    ax0.plot([steps_marked], [wt[jm]], "o", ms=9, mfc="none", mec="#d1495b", mew=2)
+    ax0.set_xlabel("number of steps K")
+    ax0.set_ylabel("mean W₂²/d")
+    ax0.set_ylim(0, 1.35 * max(float(wt[idx].max()), float(we[idx].max())))   # headroom for the legend
+    ax0.legend(loc="upper center", ncol=2, fontsize=8)
     ax1.semilogx(fin, st_m[idx], "o-", ms=3, color="#1f5aa6")
     ax1.fill_between(fin, st_m[idx] - 2 * st_se[idx], st_m[idx] + 2 * st_se[idx], color="#1f5aa6", alpha=0.15,
                      lw=0)
     ax1.plot([steps_marked], [st_m[jm]], "o", ms=9, mfc="none", mec="#d1495b", mew=2)
     ax1.axhline(0.0, color="black", lw=0.8)
-    ax1.set_xlabel("number of steps $K$")
-    ax1.set_ylabel("mean memorization statistic")
+    ax1.set_xlabel("number of steps K")
+    ax1.set_ylabel("mean statistic Γ")
     for ax in (ax0, ax1):
-        ax.minorticks_off()  # halves the drawing time of a frame (log axes)
-        if 0 < best < math.inf:
+        plain_log_ticks(ax, y=False, minor=False)  # no mathtext tick labels, no minor ticks: a faster redraw
+        if best is not None and best < math.inf:
             ax.axvline(best, color="#2e8b57", ls="--", lw=1.2)
-    star = {0: "0 (memorizes at K = 1)", math.inf: "∞ (never binds)"}.get(best, f"{best}")
+        if k_w < math.inf:
+            ax.axvline(k_w, color="#7b3294", ls=":", lw=1.4)
+    kl_m = kl.mean(axis=0)
+    kl_text = f"KL = {kl_m[jm]:.3g}" if np.isfinite(kl_m[jm]) else f"KL = ∞ (N ≤ d = {d})"
+    star = {None: "none (every K memorizes)", math.inf: "∞ (never binds)"}.get(best, f"{best}")
     fig.suptitle(f"N = {n} (N/d = {ratio:g}), T = {T:g}.  K = {steps_marked}: {kl_text}, "
-                 f"statistic = {st_m[jm]:+.2f}.  K* = {star}", fontsize=9)
+                 f"Γ = {st_m[jm]:+.2f}.\nK* = {star};  smallest W₂ at K = {_k_label(k_w)}", fontsize=9)
     return fig

@@ -1,0 +1,146 @@
+"""Sphinx extension: the take-away formats of the book (notebooks and the PDF).
+
+Notebooks
+    sphinx-book-theme 1.3.0 shows an ``.ipynb`` entry in a page's download menu
+    only when ``context["ipynb_source"]`` is set, and it sets that itself only
+    when a launch button (Binder, Colab, ...) is configured, which this offline
+    book has none of. So, for every page written from a MyST notebook (a ``.md``
+    with a jupytext header and a kernel), this extension writes the notebook,
+    converted by jupytext from the ``.md`` and without outputs, to
+    ``_sources/<page>.ipynb`` (beside the ``.md`` that Sphinx copies there) and
+    sets ``ipynb_source`` before the theme builds its buttons. A reader gets the
+    chapter as a notebook to run, not the executed copy of the build.
+
+The whole book as one PDF
+    ``make pdf`` prints the single-page build (``--builder singlehtml``) to
+    ``_build/pdf/lindiff.pdf`` (see ``lindiff/_build_tools.py``). When that file
+    exists at the start of an HTML build, the build copies it to
+    ``_build/html/lindiff.pdf`` and every page's download menu links to it. The
+    link depends on a config value (``lindiff_book_pdf``, rebuilt on "html"), so
+    the appearance of the PDF rewrites the pages without re-reading, hence
+    without re-executing, any notebook.
+
+Single page build
+    myst-nb attaches the ipywidgets state of a notebook to that notebook's own
+    page. In the single page build there is one page, so the states of all the
+    notebooks are attached to it; otherwise the explorable figures would print
+    as empty boxes.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from sphinx.util import logging
+
+logger = logging.getLogger(__name__)
+
+PDF_NAME = "lindiff.pdf"
+
+
+def book_pdf(outdir: str | Path) -> Path:
+    """Where ``make pdf`` writes the book: ``_build/pdf/lindiff.pdf`` beside ``_build/html``."""
+    return Path(outdir).parent / "pdf" / PDF_NAME
+
+
+def is_myst_notebook(path: Path) -> bool:
+    """True for a MyST Markdown notebook: a ``.md`` whose jupytext header names a kernel."""
+    if path.suffix != ".md" or not path.is_file():
+        return False
+    head = path.read_text(encoding="utf-8")[:2000]
+    if not head.startswith("---"):
+        return False
+    header = head.split("\n---", 1)[0]
+    return "format_name: myst" in header and "kernelspec:" in header
+
+
+def notebook_json(path: Path) -> str:
+    """The notebook of a MyST ``.md``, as ``.ipynb`` JSON with no outputs.
+
+    jupytext reads the ``.md`` (cells, their tags and the kernel); the text
+    representation header, which only makes sense for the ``.md``, is dropped so
+    that the downloaded notebook is a plain notebook with no pairing.
+    """
+    import jupytext
+    import nbformat
+
+    nb = jupytext.read(path)
+    nb.metadata.pop("jupytext", None)
+    for i, cell in enumerate(nb.cells):
+        cell.id = f"cell-{i}"  # stable ids: the same .md gives the same file
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+    nbformat.validate(nb)
+    return nbformat.writes(nb)
+
+
+def _config_inited(app, config):
+    # the value enters the HTML build's config hash: a PDF that appears (or
+    # disappears) rewrites every page, and nothing is re-read or re-executed
+    config.lindiff_book_pdf = PDF_NAME if book_pdf(app.outdir).is_file() else ""
+
+
+def _add_notebook(app, pagename, templatename, context, doctree):
+    if app.builder.name not in ("html", "dirhtml") or pagename not in app.env.all_docs:
+        return
+    source = Path(app.env.doc2path(pagename))
+    if not is_myst_notebook(source):
+        return
+    target = Path(app.outdir) / "_sources" / (pagename + ".ipynb")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(notebook_json(source), encoding="utf-8")
+    context["ipynb_source"] = pagename + ".ipynb"
+
+
+def _add_pdf_link(app, pagename, templatename, context, doctree):
+    if app.builder.name not in ("html", "dirhtml") or not app.config.lindiff_book_pdf:
+        return
+    for group in context.get("header_buttons", []):
+        if group.get("label") == "download-buttons":
+            group["buttons"].append({
+                "type": "link",
+                "url": context["pathto"](app.config.lindiff_book_pdf, 1),
+                "text": "book .pdf",
+                "tooltip": "Download the whole book as one PDF",
+                "icon": "fas fa-book",
+                "label": "download-book-pdf-button",
+            })
+
+
+def _all_widget_states(app, pagename, templatename, context, doctree):
+    """Single page build: attach every notebook's widget state to the one page."""
+    if app.builder.name != "singlehtml" or pagename != app.config.root_doc:
+        return
+    from myst_nb.sphinx_ import NbMetadataCollector
+
+    for docname in sorted(app.env.all_docs):
+        if docname == pagename:
+            continue  # myst-nb adds the root page's own files
+        for path, kwargs in NbMetadataCollector.get_js_files(app.env, docname).values():
+            app.add_js_file(path, **kwargs)
+
+
+def _copy_pdf(app, exception):
+    if exception is not None or app.builder.name not in ("html", "dirhtml"):
+        return
+    if app.config.lindiff_book_pdf:
+        pdf = book_pdf(app.outdir)
+        if pdf.is_file():
+            shutil.copyfile(pdf, Path(app.outdir) / PDF_NAME)
+        else:
+            logger.warning("the book PDF %s disappeared during the build", pdf)
+
+
+def setup(app):
+    app.add_config_value("lindiff_book_pdf", "", "html")
+    app.connect("config-inited", _config_inited)
+    # before sphinx-book-theme builds the header buttons (priority 501)
+    app.connect("html-page-context", _add_notebook, priority=450)
+    # after it: append to its download menu
+    app.connect("html-page-context", _add_pdf_link, priority=600)
+    # myst-nb adds a page's own js files at the default priority (500)
+    app.connect("html-page-context", _all_widget_states, priority=400)
+    app.connect("build-finished", _copy_pdf)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}

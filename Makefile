@@ -8,6 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 VENDOR := _vendor/.copied
 HTML   := _build/html
+PDF    := _build/pdf/lindiff.pdf
 CHROMIUM ?= /usr/bin/chromium
 # flags of the site build: warnings are errors, every reference must resolve
 JB_FLAGS := -W -n --keep-going
@@ -27,6 +28,7 @@ help:
 	@echo "make book   build the static site into $(HTML) (executes every chapter)"
 	@echo "make test   unit tests, notebooks (nbval), -W build, links, workflow lint, browser tests, JupyterLab"
 	@echo "make lab    JupyterLab with the book's .md files opening as notebooks"
+	@echo "make pdf    the whole book as one PDF, $(PDF) (after make book: no notebook runs again)"
 	@echo "make bench  benchmarks against the obvious alternatives (a few minutes; records book/data/benchmarks.json)"
 	@echo "make clean  remove build outputs (keeps .venv and node_modules)"
 
@@ -142,6 +144,36 @@ bench: setup
 LAB_FLAGS ?=
 lab: setup
 	$(BIN)/jupyter lab --notebook-dir=. $$([ "$$(id -u)" = 0 ] && echo --allow-root) $(LAB_FLAGS)
+
+# --- take-away formats ------------------------------------------------------------
+# Every notebook page's download menu offers the chapter as .ipynb (book/_ext/takeaway.py,
+# part of every site build). `make pdf` prints the book to one PDF with Debian's chromium:
+#  1. the single page build (_build/singlehtml). It shares _build/.doctrees with the site
+#     build, so after `make book` no notebook executes again (only pages whose source
+#     changed since are re-read);
+#  2. lindiff/_build_tools.py prints it: MathJax typeset, figures drawn, a title page and a
+#     table of contents with page numbers, PDF bookmarks;
+#  3. the site build again: it now finds the PDF, copies it to $(HTML)/lindiff.pdf and links
+#     it from every page's download menu (pages are rewritten, nothing executes).
+# Without a previous `make book`, step 1 executes the notebooks once and step 3 reuses them.
+.PHONY: pdf test-pdf
+pdf: setup chromium
+	@set -o pipefail; start=$$(date +%s); mkdir -p _build; \
+	LINDIFF_STATIC_WIDGETS=1 $(BIN)/jupyter-book build . --builder singlehtml $(JB_FLAGS) > _build/pdf-singlehtml.log 2>&1 \
+	  || { cat _build/pdf-singlehtml.log; exit 1; }; \
+	grep -E "^(WARNING|ERROR)|build succeeded" _build/pdf-singlehtml.log || true; \
+	echo "single page build: $$(( $$(date +%s) - start )) s"; s=$$(date +%s); \
+	$(BIN)/python -m lindiff._build_tools pdf _build/singlehtml $(PDF) || exit 1; \
+	echo "printed: $$(( $$(date +%s) - s )) s"; s=$$(date +%s); \
+	LINDIFF_STATIC_WIDGETS=1 $(BIN)/jupyter-book build . $(JB_FLAGS) > _build/pdf-html.log 2>&1 \
+	  || { cat _build/pdf-html.log; exit 1; }; \
+	test -f $(HTML)/lindiff.pdf || { echo "the site build did not copy the PDF"; exit 1; }; \
+	echo "site linked to the PDF: $$(( $$(date +%s) - s )) s"; \
+	echo "Wrote $(CURDIR)/$(PDF) ($$(du -k $(PDF) | cut -f1) kB) in $$(( $$(date +%s) - start )) s"
+
+# the PDF and the notebooks of the download menus (tests/test_pdf.py); builds the PDF first
+test-pdf: pdf
+	LINDIFF_REQUIRE_PDF=1 $(BIN)/python -m pytest tests/test_pdf.py -q
 
 clean:
 	rm -rf _build _vendor _notebooks .pytest_cache

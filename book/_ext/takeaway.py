@@ -122,6 +122,22 @@ def _all_widget_states(app, pagename, templatename, context, doctree):
             app.add_js_file(path, **kwargs)
 
 
+def _share_html_visitors(app):
+    """Single page build: use the HTML visitors of nodes that have no single-page ones.
+
+    Sphinx looks the visitors up under the builder's name, and falls back to its
+    format ("html") only when no extension registered any visitor for
+    "singlehtml". Some do (sphinx-proof, sphinx-exercise), so myst-nb's
+    hidden-cell node would be an "unknown node type" in the single page build.
+    """
+    if app.builder.name != "singlehtml":
+        return
+    handlers = app.registry.translation_handlers
+    single = handlers.setdefault("singlehtml", {})
+    for node, visitors in handlers.get("html", {}).items():
+        single.setdefault(node, visitors)
+
+
 def _copy_pdf(app, exception):
     if exception is not None or app.builder.name not in ("html", "dirhtml"):
         return
@@ -136,6 +152,7 @@ def _copy_pdf(app, exception):
 def setup(app):
     app.add_config_value("lindiff_book_pdf", "", "html")
     app.connect("config-inited", _config_inited)
+    app.connect("builder-inited", _share_html_visitors)
     # before sphinx-book-theme builds the header buttons (priority 501)
     app.connect("html-page-context", _add_notebook, priority=450)
     # after it: append to its download menu

@@ -38,6 +38,15 @@ logger = logging.getLogger(__name__)
 
 PDF_NAME = "lindiff.pdf"
 
+# The theme opens every download link in a new tab, where a browser shows a
+# notebook as JSON text and the PDF in its viewer: make these two save the file.
+_SAVE_LINKS_JS = (
+    "document.addEventListener('DOMContentLoaded', () => {"
+    " for (const a of document.querySelectorAll("
+    "'a.btn-download-notebook-button, a.btn-download-book-pdf-button')) {"
+    " a.setAttribute('download', ''); a.removeAttribute('target'); } });"
+)
+
 
 def book_pdf(outdir: str | Path) -> Path:
     """Where ``make pdf`` writes the book: ``_build/pdf/lindiff.pdf`` beside ``_build/html``."""
@@ -160,4 +169,5 @@ def setup(app):
     # myst-nb adds a page's own js files at the default priority (500)
     app.connect("html-page-context", _all_widget_states, priority=400)
     app.connect("build-finished", _copy_pdf)
+    app.add_js_file(None, body=_SAVE_LINKS_JS)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -15,7 +15,8 @@ explorable figure is drawn, then prints A4 pages with:
   first print tells, through the PDF's outline, on which page each chapter
   starts; the second fills the numbers in);
 * each chapter on a new page; exercise solutions opened (a PDF has no
-  buttons); the site's navigation, sidebars and buttons left out;
+  buttons); code the site hides behind "Show code cell source" left out
+  (its output stays); the site's navigation, sidebars and buttons left out;
 * the PDF outline (bookmarks) and tagged text, and a page number in the footer.
 
 Why chromium and not LaTeX: no TeX installation is available (or wanted: a TeX
@@ -89,6 +90,8 @@ mjx-container[display="true"] { overflow: visible !important; }
 # Returns the chapters in book order: [{doc, id, title}].
 PREPARE_JS = r"""
 (book) => {
+  // code the page hides behind "Show code cell source" stays out of the book (its output stays)
+  for (const d of Array.from(document.querySelectorAll('details.hide.above-input'))) d.remove();
   for (const d of document.querySelectorAll('details')) d.open = true;
   for (const e of document.querySelectorAll('.toggle-hidden')) e.classList.remove('toggle-hidden');
   const clean = h => Array.from(h.childNodes).filter(n => !(n.classList && n.classList.contains('headerlink')))

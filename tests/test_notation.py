@@ -66,9 +66,9 @@ RETIRED = [
     # eta is the eta-transform only; these are the ways a learning rate appears
     (r"\\eta\s*(?:\\,|\\;|\\!)?\s*(?:K\b|r\b|r_|\\tau\b|\\nabla)", r"\eta K, \eta r (learning rate)",
      r"\varepsilon_{\rm lr}"),
-    (r"\\eta\s*(?:=\s*[0-9.]|<|\\to\s*0)", r"\eta = 0.05, \eta < .., \eta\to0 (learning rate)",
-     r"\varepsilon_{\rm lr}"),
-    (r"/\s*\\eta(?![a-zA-Z])", r"\tau/\eta (learning rate)", r"\varepsilon_{\rm lr}"),
+    (r"\\eta\s*=\s*0?\.[0-9]", r"\eta = 0.05 (learning rate)", r"\varepsilon_{\rm lr}"),
+    (r"\\eta\s*<\s*1\s*/", r"\eta < 1/max (learning rate)", r"\varepsilon_{\rm lr}"),
+    (r"\\tau\s*(?:/|=)\s*\\eta(?![a-zA-Z])", r"\tau = \eta K (learning rate)", r"\varepsilon_{\rm lr}"),
     (r"(?i)(?:learning rate|step size|step)\s*\$\\eta(?![a-zA-Z])", r"step $\eta$ (learning rate)",
      r"\varepsilon_{\rm lr}"),
 ]
@@ -221,8 +221,12 @@ PLANTED_PAGE = """\
     (r"the law $p_{\rm emp}$", r"p_{\rm emp}"),
     (r"$\kappa = 1 - \bar\alpha_t$", r"\kappa"),
     (r"after $K$ steps, $\tau = \eta K$", r"\eta K, \eta r (learning rate)"),
+    (r"after $K$ steps, $\tau = \eta K$", r"\tau = \eta K (learning rate)"),
     (r"$(1 - 2\eta\,r_t(\nu))^K$", r"\eta K, \eta r (learning rate)"),
-    (r"step $\eta = 0.05$", r"\eta = 0.05, \eta < .., \eta\to0 (learning rate)"),
+    (r"$(1 - 2\eta r)^{\tau/\eta}$", r"\tau = \eta K (learning rate)"),
+    (r"with $\eta = 0.05$ by", r"\eta = 0.05 (learning rate)"),
+    (r"converges if $\eta < 1/\max_{t,\nu} r_t(\nu)$", r"\eta < 1/max (learning rate)"),
+    (r"Gradient descent with step $\eta$ gives", r"step $\eta$ (learning rate)"),
 ])
 def test_retired_usages_are_flagged(line, old):
     hits = retired_usages(f"first line\n{line}\n")
@@ -232,6 +236,9 @@ def test_retired_usages_are_flagged(line, old):
 @pytest.mark.parametrize("line", [
     r"the eta-transform $\eta(\omega) = \mathbb E\,1/(1+\omega u)$",
     r"$\gamma s\,\eta^2 + (1 + (1-\gamma)s)\,\eta - 1 = 0$ and $\eta'(s)$",
+    r"The quadratic gives $1/\eta = 1+\omega-\gamma\omega(1-\eta) = 1+\omega-\Phi/4$ and",
+    r"$\eta\to 0$, so $-\ln\eta-\ln\omega\to\ln(1-\gamma)$, with $\eta = 2/(b + a_+a_-)$",
+    r"Write $\eta = 1 - \mu_1\omega + \mu_2\omega^2$, and $0 < \eta < 1$",
     r"$\hat\lambda_\nu$, $S_0$, $\hat p$, $\gamma = d/N$, $\mathrm{ridge}$, $\varphi_t(\nu)$",
     r"$\tilde\lambda_\nu$, $\omega_t = 1 - \bar\alpha_t + \mathrm{ridge}$, $\hat\mu$, $x_i$",
     r"the SNR $s = a^2\sigma^2/h$ and $\sigma_t z_t$",

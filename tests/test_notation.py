@@ -298,3 +298,16 @@ def test_no_retired_notation(rel):
         pytest.skip(f"{rel} is being revised on another branch (PENDING_FILES); "
                     f"{len(hits)} retired usages remain: {'; '.join(hits[:20])}")
     assert not hits, "retired notation (see book/notation.md):\n" + "\n".join(hits)
+
+
+def test_singular_pair_figure_of_the_notation_page():
+    """The page's segment-and-blob figure draws, and rejects a thickness it cannot show."""
+    from lindiff.plotting.notation import singular_pair_figure
+
+    fig = singular_pair_figure(length=2.0, thickness=0.05)
+    assert len(fig.axes) == 2
+    for bad in [0.0, -1.0, 11.0, float("nan")]:
+        with pytest.raises(ValueError, match="thickness"):
+            singular_pair_figure(thickness=bad)
+    with pytest.raises(ValueError, match="length"):
+        singular_pair_figure(length=0.0)

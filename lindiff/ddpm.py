@@ -9,7 +9,7 @@ the conventions are those of ``book/notation.md``:
   ``alpha_bar_t = prod_{s<=t} (1 - beta_s)``;
 * per-step loss averaged exactly over the noise and summed over coordinates,
   plus ``ridge * ||W_t||_F^2``; with ``center=True`` the bias is tied to the
-  weights, ``b_t = -sqrt(alpha_bar_t) W_t xbar``, and the loss sees the centred
+  weights, ``b_t = -sqrt(alpha_bar_t) W_t xbar``, and the loss sees the centered
   covariance; with ``center=False`` ``b_t = 0`` and it sees the second moment;
 * training is gradient flow ``dW/dtau = -grad L_t`` from ``W = 0``;
 * the sampler starts at ``u_T ~ N(0, I)`` and adds noise of variance
@@ -51,7 +51,7 @@ __all__ = [
     "power_law_training_set",
     "EmpiricalSpectrum",
     "empirical_spectrum",
-    "minimiser_weights",
+    "minimizer_weights",
     "relaxation_rates",
     "flow_weights",
     "gd_weights",
@@ -172,7 +172,7 @@ def linear_schedule(T: int = 1000, beta_min: float = 1e-4, beta_max: float = 1e-
 def power_law_spectrum(d: int, k: float) -> np.ndarray:
     """Power-law eigenvalues ``lambda_nu = d nu^-k / sum_mu mu^-k``, ``nu = 1..d`` (descending).
 
-    Normalised so that ``sum(lambda) = tr Sigma = d`` (our convention,
+    Normalized so that ``sum(lambda) = tr Sigma = d`` (our convention,
     ``book/notation.md``). ``k = 0`` is the isotropic spectrum.
     Chapter ``book/ddpm_denoisers.md``, equation ``eq-ddpm-powerlaw``.
     """
@@ -229,7 +229,7 @@ class EmpiricalSpectrum:
     eigvecs : ndarray, shape (d, d)
         Orthonormal eigenvectors ``v_nu`` (columns), matching ``eigvals``.
     mean : ndarray, shape (d,)
-        The point the denoiser is centred on: the empirical mean with
+        The point the denoiser is centered on: the empirical mean with
         ``center=True``, zero with ``center=False``.
     n_samples : int
     center : bool
@@ -268,7 +268,7 @@ class EmpiricalSpectrum:
 def empirical_spectrum(X, center: bool = True) -> EmpiricalSpectrum:
     """Eigenvalues and eigenvectors of ``C = (1/N) sum (x - xbar)(x - xbar)^T`` (or of ``M``).
 
-    With ``center=True`` the centred covariance ``C`` (rank ``min(N - 1, d)``),
+    With ``center=True`` the centered covariance ``C`` (rank ``min(N - 1, d)``),
     with ``center=False`` the second moment ``M = X^T X / N`` (rank ``min(N, d)``).
     One symmetric eigendecomposition of the ``d x d`` matrix. The eigenvalues
     that must vanish (beyond the rank above) and any below the rounding level
@@ -290,12 +290,12 @@ def empirical_spectrum(X, center: bool = True) -> EmpiricalSpectrum:
 # --------------------------------------------------------------------------- training
 
 
-def minimiser_weights(eigvals, alpha_bars, ridge: float = 0.0) -> np.ndarray:
-    """Eigenvalues of the loss minimiser ``W_t^*`` on each eigen-direction of the empirical covariance.
+def minimizer_weights(eigvals, alpha_bars, ridge: float = 0.0) -> np.ndarray:
+    """Eigenvalues of the loss minimizer ``W_t^*`` on each eigen-direction of the empirical covariance.
 
     .. math:: w_t(\\nu) = \\frac{\\sqrt{1-\\bar\\alpha_t}}{\\bar\\alpha_t c_\\nu + 1 - \\bar\\alpha_t + \\mathrm{ridge}}
 
-    Chapter ``book/ddpm_denoisers.md``, equation ``eq-ddpm-minimiser``.
+    Chapter ``book/ddpm_denoisers.md``, equation ``eq-ddpm-minimizer``.
 
     Returns
     -------
@@ -322,7 +322,7 @@ def flow_weights(eigvals, alpha_bars, ridge: float = 0.0, train_time: float = ma
 
     .. math:: w_t(\\nu, \\tau) = w_t^*(\\nu)\\,\\big(1 - e^{-2 r_t(\\nu)\\tau}\\big)
 
-    ``train_time = inf`` gives the minimiser. Chapter ``book/ddpm_dynamics.md``,
+    ``train_time = inf`` gives the minimizer. Chapter ``book/ddpm_dynamics.md``,
     equation ``eq-ddpm-flow``. Shape ``(len(alpha_bars), len(eigvals))``.
     """
     c = _as_eigvals(eigvals)
@@ -476,7 +476,7 @@ def sampling_moments(
         As in :func:`sampling_distribution`.
     last_step_noise : bool
         ``False`` drops the noise of the last step (``sigma_1 = 0``, the DDPM
-        habit). Then, for ``N <= d`` and converged unregularised training, the
+        habit). Then, for ``N <= d`` and converged unregularized training, the
         null directions get variance exactly 0 and every KL is ``inf``.
 
     Returns
@@ -503,7 +503,7 @@ def sampling_distribution(
     """The exact law of the samples of the trained linear DDPM, ``N(m_0, S_0)``.
 
     Each ``W_t`` is trained by gradient flow from 0 for ``train_time``
-    (``inf``: the minimiser, with ridge ``ridge``) on the training set ``X``;
+    (``inf``: the minimizer, with ridge ``ridge``) on the training set ``X``;
     the sampler runs ``t = T..1`` with ``sigma_t^2 = beta_t``. In the eigenbasis
     of the empirical covariance the covariance is ``S_0 = sum_nu s_nu v_nu v_nu^T``
     (:func:`sampler_variances`) and the mean is
@@ -578,7 +578,7 @@ def train_loss(fit, weights, alpha_bars) -> np.ndarray:
 
 
 def _test_second_moments(fit, target):
-    """``E (v^T (x - m))^2`` for ``x ~ target``, ``m`` the centring point of ``fit``."""
+    """``E (v^T (x - m))^2`` for ``x ~ target``, ``m`` the centering point of ``fit``."""
     V = fit.eigvecs
     B = target.eigvecs.T @ V
     rho = target.eigvals @ B**2

@@ -137,7 +137,7 @@ def test_empirical_spectrum_reconstructs_covariance_with_exact_null_space(N, d, 
     assert np.count_nonzero(fit.eigvals == 0.0) == d - fit.rank
 
 
-# --------------------------------------------------------------------------- loss, minimiser, training
+# --------------------------------------------------------------------------- loss, minimizer, training
 
 
 def test_noise_averaged_loss_matches_monte_carlo():
@@ -153,8 +153,8 @@ def test_noise_averaged_loss_matches_monte_carlo():
 
 
 @pytest.mark.parametrize("center", [True, False])
-def test_gradient_and_minimiser_match_dense(center):
-    """Finite-difference gradient of the loss (bias tied to W) and the dense minimiser."""
+def test_gradient_and_minimizer_match_dense(center):
+    """Finite-difference gradient of the loss (bias tied to W) and the dense minimizer."""
     X, _ = data(4, 3, seed=2, shift=1.5)
     xbar, C = dense_moments(X, center)
     abar, ridge = 0.4, 0.2
@@ -173,9 +173,9 @@ def test_gradient_and_minimiser_match_dense(center):
             E[i, j] = h
             fd[i, j] = (loss(W + E) - loss(W - E)) / (2 * h)
     np.testing.assert_allclose(fd, grad, rtol=1e-6, atol=1e-6)
-    # the library's minimiser, rebuilt as a matrix, is the dense solution and a stationary point
+    # the library's minimizer, rebuilt as a matrix, is the dense solution and a stationary point
     fit = ddpm.empirical_spectrum(X, center=center)
-    w = ddpm.minimiser_weights(fit.eigvals, np.array([abar]), ridge)[0]
+    w = ddpm.minimizer_weights(fit.eigvals, np.array([abar]), ridge)[0]
     Wlib = (fit.eigvecs * w) @ fit.eigvecs.T
     np.testing.assert_allclose(Wlib, dense_weights(C, abar, ridge, math.inf), rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(2 * Wlib @ H - 2 * math.sqrt(1 - abar) * np.eye(3), 0, atol=1e-12)
@@ -213,17 +213,17 @@ def test_flow_limits():
     c = np.array([0.0, 0.5, 20.0])
     _, abars = ddpm.linear_schedule()
     np.testing.assert_array_equal(ddpm.flow_weights(c, abars, 0.1, 0.0), 0.0)
-    np.testing.assert_allclose(ddpm.flow_weights(c, abars, 0.1, 1e9), ddpm.minimiser_weights(c, abars, 0.1), rtol=1e-14)
+    np.testing.assert_allclose(ddpm.flow_weights(c, abars, 0.1, 1e9), ddpm.minimizer_weights(c, abars, 0.1), rtol=1e-14)
     r = ddpm.relaxation_rates(c, abars, 0.1)
     np.testing.assert_allclose(r, abars[:, None] * c + 1 - abars[:, None] + 0.1)
     # the null direction at t = 1 is the slowest mode of all
     assert r.argmin() == 0 and r[0, 0] == pytest.approx(1.099e-4 + 0.1)
     # converged null-direction weight 1/sqrt(1 - abar_1), about 95
-    assert ddpm.minimiser_weights(c, abars)[0, 0] == pytest.approx(1 / math.sqrt(1.099e-4), rel=1e-8)
+    assert ddpm.minimizer_weights(c, abars)[0, 0] == pytest.approx(1 / math.sqrt(1.099e-4), rel=1e-8)
 
 
 @pytest.mark.parametrize("center", [True, False])
-def test_least_squares_on_sampled_noise_converges_to_minimiser(center):
+def test_least_squares_on_sampled_noise_converges_to_minimizer(center):
     """OLS of eps on x_t over M noise draws per point approaches the closed form as M^-1/2."""
     rng = np.random.default_rng(5)
     X, _ = data(10, 4, seed=5, shift=1.0)
@@ -237,7 +237,7 @@ def test_least_squares_on_sampled_noise_converges_to_minimiser(center):
         design = np.hstack([xt, np.ones((xt.shape[0], 1))]) if center else xt
         coef, *_ = np.linalg.lstsq(design, eps.reshape(-1, 4), rcond=None)
         W_ols = coef[:4].T
-        w = ddpm.minimiser_weights(fit.eigvals, np.array([ab]))[0]
+        w = ddpm.minimizer_weights(fit.eigvals, np.array([ab]))[0]
         W_star = (fit.eigvecs * w) @ fit.eigvecs.T
         assert rel_fro(W_ols, W_star) < 3 / math.sqrt(M)
         if center:
@@ -290,7 +290,7 @@ def test_converged_mean_closed_form():
 def test_monte_carlo_of_the_reverse_chain():
     """Run u_{t-1} = (u_t - beta_t/sqrt(1 - abar_t) eps(u_t, t))/sqrt(1 - beta_t) + sqrt(beta_t) z_t."""
     rng = np.random.default_rng(20)
-    X, _ = data(3, 3, seed=21, shift=2.0, rotate=True)  # N = d: one null direction (centred)
+    X, _ = data(3, 3, seed=21, shift=2.0, rotate=True)  # N = d: one null direction (centered)
     T, n, d = 1000, 20_000, 3
     betas, abars = loop_schedule(T)
     xbar, C = dense_moments(X, True)
@@ -315,7 +315,7 @@ def test_transfer_function_facts_and_product_formula():
     c = np.array([0.0, 0.01, 0.1, 1.0, 5.0, 20.0, 60.0])
     g = ddpm.transfer_function(c)
     betas, abars = ddpm.linear_schedule()
-    s, _ = ddpm.sampler_variances(ddpm.minimiser_weights(c, abars), betas, abars)
+    s, _ = ddpm.sampler_variances(ddpm.minimizer_weights(c, abars), betas, abars)
     np.testing.assert_allclose(g, s, rtol=1e-12)
     # reverse recursion s_{t-1} = a_t^2 s_t + beta_t from s_T = 1, one direction at a time
     for ci, gi in zip(c, g):
@@ -420,7 +420,7 @@ def test_converged_losses_closed_forms_and_gap():
     X, target = data(50, 100, seed=3)
     fit = ddpm.empirical_spectrum(X, center=False)
     _, abars = ddpm.linear_schedule()
-    w = ddpm.minimiser_weights(fit.eigvals, abars)
+    w = ddpm.minimizer_weights(fit.eigvals, abars)
     train = ddpm.train_loss(fit, w, abars)
     x = abars[:, None] * fit.eigvals
     np.testing.assert_allclose(train, np.sum(x / (x + 1 - abars[:, None]), axis=1), rtol=1e-10)
@@ -449,7 +449,7 @@ def test_deterministic_equivalents_match_simulation_and_facts():
         for seed in range(6):
             X, target = ddpm.power_law_training_set(N, 100, 1.0, np.random.default_rng(seed))
             fit = ddpm.empirical_spectrum(X, center=False)
-            w = ddpm.minimiser_weights(fit.eigvals, sel, ridge)
+            w = ddpm.minimizer_weights(fit.eigvals, sel, ridge)
             sims.append((ddpm.train_loss(fit, w, sel), ddpm.test_loss(fit, target, w, sel)))
         sims = np.mean(sims, axis=0)
         np.testing.assert_allclose(tr, sims[0], rtol=0.02)
@@ -606,9 +606,9 @@ W2 = np.zeros((2, 3))
         (lambda: ddpm.sampling_distribution(GOOD_X, beta_min=1.5), ValueError, "beta_min"),
         (lambda: ddpm.sampling_distribution(GOOD_X, beta_max=-0.01), ValueError, "beta_max"),
         (lambda: ddpm.sampling_distribution(GOOD_X, center="yes"), TypeError, "center"),
-        (lambda: ddpm.minimiser_weights(np.array([-1.0]), AB), ValueError, "eigvals"),
-        (lambda: ddpm.minimiser_weights(np.array([1.0]), np.array([1.0])), ValueError, "alpha_bars"),
-        (lambda: ddpm.minimiser_weights(np.array([1.0]), AB, ridge=-1), ValueError, "ridge"),
+        (lambda: ddpm.minimizer_weights(np.array([-1.0]), AB), ValueError, "eigvals"),
+        (lambda: ddpm.minimizer_weights(np.array([1.0]), np.array([1.0])), ValueError, "alpha_bars"),
+        (lambda: ddpm.minimizer_weights(np.array([1.0]), AB, ridge=-1), ValueError, "ridge"),
         (lambda: ddpm.relaxation_rates(np.ones((2, 2)), AB), ValueError, "eigvals"),
         (lambda: ddpm.flow_weights(np.ones(3), AB, train_time=float("nan")), ValueError, "train_time"),
         (lambda: ddpm.gd_weights(np.ones(3), AB, lr=10.0), ValueError, "lr"),

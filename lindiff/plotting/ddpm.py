@@ -1,8 +1,8 @@
 """Figures of the linear-DDPM chapters (``book/ddpm_denoisers.md``, ``book/ddpm_dynamics.md``).
 
 Cheap figures take model parameters and compute what they draw. Figures that
-summarise many training sets (``kl_ratio_figure``, ``dn_law_figure``,
-``regularisation_figure``) take the arrays the chapter computed with
+summarize many training sets (``kl_ratio_figure``, ``dn_law_figure``,
+``regularization_figure``) take the arrays the chapter computed with
 :func:`lindiff.ddpm.kl_scan`, so the numbers in the text and the curves in the
 figure come from one computation.
 """
@@ -25,7 +25,7 @@ __all__ = [
     "dn_law_figure",
     "denoiser_explorer",
     "modes_figure",
-    "regularisation_figure",
+    "regularization_figure",
     "dynamics_explorer",
 ]
 
@@ -161,7 +161,7 @@ def losses_figure(d: int = 100, k: float = 1.0, steps=(1, 10, 100, 1000),
         for seed in seeds:
             X, target = ddpm.power_law_training_set(N, d, k, np.random.default_rng(seed))
             fit = ddpm.empirical_spectrum(X, center=False)
-            w = ddpm.minimiser_weights(fit.eigvals, sel)
+            w = ddpm.minimizer_weights(fit.eigvals, sel)
             sims[i, 0] += ddpm.test_loss(fit, target, w, sel) / len(seeds)
             sims[i, 1] += ddpm.train_loss(fit, w, sel) / len(seeds)
     opt = ddpm.optimal_loss(lam, sel) / d
@@ -216,7 +216,7 @@ def kl_ratio_figure(ratios, kl, ks):
 @styled
 def dn_law_figure(qs, excess, ks, d: int = 100, center: bool = False):
     """R5. ``N (KL - KL_inf) / d^2`` (= excess KL per dimension divided by ``q = d/N``)
-    against ``q``, both directions. Dots: the model, one colour per ``k``; solid: the exact
+    against ``q``, both directions. Dots: the model, one color per ``k``; solid: the exact
     Wishart expectation at this ``d``; dashed: the proportional limit; dotted: 1/4.
 
     Parameters
@@ -279,7 +279,7 @@ def denoiser_explorer(k: float = 1.0, ratio: float = 0.5, t: int = 1, d: int = 1
     sel = abars[t - 1 : t]
     grid = np.unique(np.round(np.geomspace(0.1, 10, 40) * d).astype(int))
     tr, te = ddpm.deterministic_equivalent_losses(lam, grid, sel)
-    w = ddpm.minimiser_weights(fit.eigvals, sel)
+    w = ddpm.minimizer_weights(fit.eigvals, sel)
     te_here = ddpm.test_loss(fit, target, w, sel)[0] / d
     tr_here = ddpm.train_loss(fit, w, sel)[0] / d
     ax1.loglog(grid / d, te[:, 0] / d, color=_color(1), label="test (theory)")
@@ -316,7 +316,7 @@ def modes_figure(cs=(0.0, 0.1, 1.0, 10.0), modes=((1, 5.0), (1, 0.1), (100, 0.0)
     for i, (step, c) in enumerate(modes):
         ab = abars[step - 1 : step]
         cc = np.array([c])
-        wstar = ddpm.minimiser_weights(cc, ab, ridge)[0, 0]
+        wstar = ddpm.minimizer_weights(cc, ab, ridge)[0, 0]
         flow = np.array([ddpm.flow_weights(cc, ab, ridge, tau)[0, 0] for tau in taus])
         gd = np.array([ddpm.gd_weights(cc, ab, ridge, lr, int(K))[0, 0] for K in Ks])
         ax1.semilogx(taus, flow / wstar, color=_color(i), label=f"$t = {step}$, $c = {c:g}$")
@@ -330,9 +330,9 @@ def modes_figure(cs=(0.0, 0.1, 1.0, 10.0), modes=((1, 5.0), (1, 0.1), (100, 0.0)
 
 
 @styled
-def regularisation_figure(ridges, kl_ridge, taus, kl_tau, ks):
+def regularization_figure(ridges, kl_ridge, taus, kl_tau, ks):
     """R6. KL per dimension against ridge (left) and training time (right), both directions
-    (solid: target||samples, dashed: samples||target), one colour per ``k``; the minimum
+    (solid: target||samples, dashed: samples||target), one color per ``k``; the minimum
     of each curve is marked.
 
     Parameters
@@ -379,7 +379,7 @@ def dynamics_explorer(ridge: float = 0.0, train_time: float = math.inf, k: float
     nu = np.arange(1, d + 1)
     fig, (ax0, ax1) = new_figure(2, width=4.0, height=3.1)
     ax0.semilogy(nu, rho, color="black", lw=2, label=r"target $v_\nu^\top\Sigma v_\nu$")
-    ax0.semilogy(nu, s0, color="gray", lw=1, ls="--", label="sampled, unregularised")
+    ax0.semilogy(nu, s0, color="gray", lw=1, ls="--", label="sampled, unregularized")
     ax0.semilogy(nu, s, color=_color(0), lw=1.5, label="sampled $s_\\nu$")
     ax0.axvline(fit.rank + 0.5, color="gray", lw=0.8)
     ax0.set_ylim(5e-5, 3e3)

@@ -68,6 +68,9 @@ __all__ = [
     "kl_per_dimension",
     "direction_overlaps",
     "kl_scan",
+    "kl_grid",
+    "generalization_scan",
+    "grid_minimum",
     "population_kl",
     "wishart_kl_expectation",
     "proportional_kl_limit",
@@ -366,14 +369,15 @@ def gd_weights(eigvals, alpha_bars, ridge: float = 0.0, lr: float = 0.05, steps:
 def _sampler(gain, betas, sigma2):
     """Product formula from the per-step gains ``beta_t w_t / sqrt(1 - alpha_bar_t)``.
 
-    ``a_t = (1 - gain_t) / sqrt(1 - beta_t)``; the reverse recursion
-    ``s_{t-1} = a_t^2 s_t + sigma_t^2`` from ``s_T = 1`` telescopes to
-    ``s = prod_t a_t^2 + sum_t sigma_t^2 prod_{s<t} a_s^2``.
+    ``phi_t = (1 - gain_t) / sqrt(1 - beta_t)``; the reverse recursion
+    ``s_{t-1} = phi_t^2 s_t + sigma_t^2`` from ``s_T = 1`` telescopes to
+    ``s = prod_t phi_t^2 + sum_t sigma_t^2 prod_{s<t} phi_s^2``. ``gain`` has shape
+    ``(..., T, d)``: leading axes (a grid of ridges and training times) are carried along.
     """
     a = (1.0 - gain) / np.sqrt(1.0 - betas)[:, None]
-    cp = np.cumprod(a * a, axis=0)  # cp[t-1] = prod_{s<=t} a_s^2
-    s = cp[-1] + sigma2[0] + (sigma2[1:, None] * cp[:-1]).sum(axis=0)
-    p = np.prod(a, axis=0)
+    cp = np.cumprod(a * a, axis=-2)  # cp[..., t-1, :] = prod_{s<=t} phi_s^2
+    s = cp[..., -1, :] + sigma2[0] + (sigma2[1:, None] * cp[..., :-1, :]).sum(axis=-2)
+    p = np.prod(a, axis=-2)
     return s, p
 
 
@@ -817,6 +821,91 @@ def proportional_kl_limit(ratio):
     return ts, st
 
 
+def _kl_on_grid(fit, target, T, ridges, taus, beta_min, beta_max, overlaps=None, max_elements=2_000_000):
+    """Both KL directions per dimension for every pair of ``ridges x taus``, shape ``(R, S, 2)``.
+
+    The same computation as :func:`_moments` followed by :func:`_kl_eigen`, vectorized
+    over the grid: the per-step gains of all pairs form one ``(pairs, T, d)`` array
+    (processed in chunks of at most ``max_elements`` entries, to bound the memory),
+    and the KL sums run over the last axis.
+    """
+    betas, ab, one_minus = _schedule(T, beta_min, beta_max)
+    c = fit.eigvals
+    zero = c == 0.0
+    collapse = np.count_nonzero(zero) > 1
+    cc = np.concatenate([c[~zero], [0.0]]) if collapse else c  # null directions evolve identically
+    base = ab[:, None] * cc[None, :] + one_minus[:, None]  # varpi_t(nu) without ridge, (T, d')
+    rr = np.repeat(np.asarray(ridges, float), len(taus))
+    tt = np.tile(np.asarray(taus, float), len(ridges))
+    n_pairs = rr.size
+    chunk = max(1, max_elements // base.size)
+    s_red, p_red = np.empty((n_pairs, cc.size)), np.empty((n_pairs, cc.size))
+    for lo in range(0, n_pairs, chunk):
+        hi = min(lo + chunk, n_pairs)
+        rate = base[None] + rr[lo:hi, None, None]
+        tau = tt[lo:hi, None, None]
+        finite = np.isfinite(tau)
+        # converged pairs keep frac = 1 exactly, so a null direction at t = 1 gets phi_1 = 0 exactly
+        frac = np.where(finite, -np.expm1(-2.0 * rate * np.where(finite, tau, 0.0)), 1.0)
+        s_red[lo:hi], p_red[lo:hi] = _sampler(betas[:, None] * frac / rate, betas, betas)
+    if collapse:
+        s_all, p_all = np.empty((n_pairs, fit.dim)), np.empty((n_pairs, fit.dim))
+        s_all[:, ~zero], p_all[:, ~zero] = s_red[:, :-1], p_red[:, :-1]
+        s_all[:, zero], p_all[:, zero] = s_red[:, -1:], p_red[:, -1:]
+    else:
+        s_all, p_all = s_red, p_red
+    rho, rho_inv, logdet = _overlaps(fit, target) if overlaps is None else overlaps
+    V = fit.eigvecs
+    m_coords = V.T @ fit.mean
+    # coordinates of (target mean - sample mean) in the basis v_nu; the sample mean is
+    # xbar - sqrt(alpha_bar_T) P_T xbar with a tied bias (eq-ddpm-mean), 0 without
+    mean_coords = m_coords[None, :] * (1.0 - math.sqrt(ab[-1]) * p_all) if fit.center else np.zeros_like(s_all)
+    dv = (V.T @ target.mean)[None, :] - mean_coords
+    du = (V @ dv.T).T @ target.eigvecs
+    with np.errstate(divide="ignore", invalid="ignore"):
+        x_ts = rho[None, :] / s_all
+        x_st = s_all * rho_inv[None, :]
+        f_ts = (x_ts - 1.0) - np.log1p(x_ts - 1.0)
+        f_st = (x_st - 1.0) - np.log1p(x_st - 1.0)
+        ts = 0.5 * (f_ts.sum(axis=1) + (np.sum(np.log(rho)) - logdet) + np.sum(dv**2 / s_all, axis=1))
+    st = 0.5 * (f_st.sum(axis=1) + (np.sum(np.log(rho_inv)) + logdet) + np.sum(du**2 / target.eigvals, axis=1))
+    out = np.stack([np.maximum(ts, 0.0), np.maximum(st, 0.0)], axis=-1) / fit.dim
+    out[np.any(s_all <= 0, axis=1)] = math.inf
+    return out.reshape(len(ridges), len(taus), 2)
+
+
+def kl_grid(
+    fit,
+    target,
+    ridges=(0.0,),
+    train_times=(math.inf,),
+    T: int = 1000,
+    beta_min: float = 1e-4,
+    beta_max: float = 1e-2,
+) -> np.ndarray:
+    """:func:`sampling_kl` on a grid of ridges and training times, vectorized.
+
+    Equal to ``[[sampling_kl(fit, target, T, r, tau) for tau in train_times] for r in ridges]``
+    (to rounding), but the ``T x d`` sampler products of all grid points are evaluated
+    as one array, which makes the generalization maps of ``book/ddpm_dynamics.md`` cheap.
+
+    Returns
+    -------
+    ndarray, shape (len(ridges), len(train_times), 2)
+        Last axis: ``(KL(target || samples) / d, KL(samples || target) / d)``; ``inf``
+        where a sampled variance is exactly 0.
+    """
+    fit = _as_spectrum(fit)
+    target = _as_target(target, fit.dim)
+    ridges = [as_nonnegative_float(r, "ridges") for r in np.atleast_1d(ridges).tolist()]
+    taus = [as_nonnegative_float(t, "train_times", allow_inf=True) for t in np.atleast_1d(train_times).tolist()]
+    if not ridges or not taus:
+        raise ValueError("ridges and train_times must each contain at least one value")
+    T = as_int(T, "T", minimum=1)
+    beta_min, beta_max = _as_beta(beta_min, "beta_min"), _as_beta(beta_max, "beta_max")
+    return _kl_on_grid(fit, target, T, ridges, taus, beta_min, beta_max)
+
+
 def kl_scan(
     d: int,
     k: float,
@@ -832,7 +921,7 @@ def kl_scan(
     For each seed, draws ``N`` points from :func:`power_law_target` ``(d, k)`` with
     ``numpy.random.default_rng(seed)`` (the same standard-normal draws for every
     ``k``, so the whitened data, and hence the refit KL, do not depend on ``k``),
-    fits the empirical spectrum once, and evaluates :func:`sampling_kl` on the
+    fits the empirical spectrum once, and evaluates :func:`kl_grid` on the
     grid ``ridges x train_times``.
 
     Returns
@@ -848,13 +937,80 @@ def kl_scan(
     if not ridges or not taus:
         raise ValueError("ridges and train_times must each contain at least one value")
     T = as_int(T, "T", minimum=1)
+    center = _as_bool(center, "center")
     out = np.empty((len(seeds), len(ridges), len(taus), 2))
     for i, seed in enumerate(seeds):
         X, target = power_law_training_set(N, d, k, np.random.default_rng(seed))
         fit = empirical_spectrum(X, center=center)
-        ov = _overlaps(fit, target)
-        for j, r in enumerate(ridges):
-            for l, tau in enumerate(taus):
-                s, mean = _moments(fit, T, r, tau, 1e-4, 1e-2, True)
-                out[i, j, l] = _kl_eigen(s, mean, fit, target, ov)
+        out[i] = _kl_on_grid(fit, target, T, ridges, taus, 1e-4, 1e-2)
     return out
+
+
+def generalization_scan(
+    d: int,
+    k: float,
+    ratios,
+    seeds,
+    ridges=(0.0,),
+    train_times=(math.inf,),
+    center: bool = False,
+    T: int = 1000,
+) -> np.ndarray:
+    """KL per dimension over training-set sizes ``N = round(ratio d)``, ridges and training times.
+
+    One :func:`kl_scan` per ratio, with the same seeds: the map of
+    ``book/ddpm_dynamics.md`` (section on generalization across ``N/d``).
+
+    Returns
+    -------
+    ndarray, shape (len(ratios), len(seeds), len(ridges), len(train_times), 2)
+    """
+    d = as_int(d, "d", minimum=1)
+    rs = as_finite_array(ratios, "ratios", ndim=1)
+    if rs.size < 1 or np.any(np.round(rs * d) < 2):
+        raise ValueError(f"ratios must be a non-empty 1-D array with round(ratio * d) >= 2, got {ratios!r}")
+    return np.stack([kl_scan(d, k, int(round(r * d)), seeds, ridges, train_times, center, T) for r in rs])
+
+
+def grid_minimum(x, y):
+    """Minimum of a curve sampled on a positive, increasing grid, refined by a parabola in log-log.
+
+    Fits ``ln y`` as a parabola in ``ln x`` through the smallest sample and its two
+    neighbors and returns the vertex ``(x*, y*)``. A minimum at either end of the grid
+    is returned as it is (no extrapolation). Exact when ``ln y`` is quadratic in ``ln x``
+    near the minimum; otherwise the error is of third order in the grid spacing.
+
+    Parameters
+    ----------
+    x : array_like, shape (n,)
+        Positive, strictly increasing.
+    y : array_like, shape (n,) or (m, n)
+        Positive values; a 2-D array gives one minimum per row.
+
+    Returns
+    -------
+    x_min, y_min : float, or ndarray of shape (m,)
+    """
+    xs = as_finite_array(x, "x", ndim=1)
+    if xs.size < 3 or np.any(xs <= 0) or np.any(np.diff(xs) <= 0):
+        raise ValueError("x must be a 1-D array of at least 3 positive, strictly increasing values")
+    ys = np.asarray(y, dtype=float)
+    if ys.ndim not in (1, 2) or ys.shape[-1] != xs.size:
+        raise ValueError(f"y must have shape ({xs.size},) or (m, {xs.size}), got {ys.shape}")
+    if np.any(~(ys > 0)) or np.any(np.isnan(ys)):
+        raise ValueError("y must be positive (inf allowed, nan not)")
+    rows = np.atleast_2d(ys)
+    lx = np.log(xs)
+    x_out, y_out = np.empty(rows.shape[0]), np.empty(rows.shape[0])
+    for i, row in enumerate(rows):
+        m = int(np.argmin(row))
+        if m == 0 or m == xs.size - 1 or not np.all(np.isfinite(row[m - 1 : m + 2])):
+            x_out[i], y_out[i] = xs[m], row[m]
+            continue
+        c2, c1, c0 = np.polyfit(lx[m - 1 : m + 2], np.log(row[m - 1 : m + 2]), 2)
+        u = -c1 / (2 * c2) if c2 > 0 else lx[m]
+        u = min(max(u, lx[m - 1]), lx[m + 1])
+        x_out[i], y_out[i] = math.exp(u), math.exp(c0 + c1 * u + c2 * u * u)
+    if ys.ndim == 1:
+        return float(x_out[0]), float(y_out[0])
+    return x_out, y_out

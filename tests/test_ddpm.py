@@ -668,3 +668,110 @@ def test_kl_scan_matches_sampling_kl_and_is_independent_of_k_for_the_refit():
         ddpm.kl_scan(5, 1.0, 10, seeds=[0.5])
     with pytest.raises(ValueError, match="train_times"):
         ddpm.kl_scan(5, 1.0, 10, seeds=[0], train_times=[-1.0])
+
+
+# --------------------------------------------------------------------------- grids and generalization maps
+
+
+@pytest.mark.parametrize("center", [False, True])
+def test_kl_grid_matches_dense_propagation_and_generic_kl(center):
+    """Every grid point against d x d propagation (expm weights) and lindiff.kl_divergence."""
+    X, target = data(4, 6, seed=3, shift=0.7 if center else 0.0, rotate=True)
+    fit = ddpm.empirical_spectrum(X, center=center)
+    ridges, taus = [0.0, 0.2], [0.5, 5.0, math.inf]
+    grid = ddpm.kl_grid(fit, target, ridges, taus, T=60)
+    assert grid.shape == (2, 3, 2)
+    d = X.shape[1]
+    for i, r in enumerate(ridges):
+        for j, tau in enumerate(taus):
+            m, S = dense_reverse_chain(X, 60, ridge=r, tau=tau, center=center)
+            q = Gaussian(m, S)
+            ref = (kl_divergence(target, q) / d, kl_divergence(q, target) / d)
+            np.testing.assert_allclose(grid[i, j], ref, rtol=1e-8)
+
+
+def test_kl_grid_matches_dense_matrix_gradient_descent():
+    """Gradient descent on the dense d x d loss at every step, then the dense reverse chain:
+    the KL tends to the flow's, kl_grid at tau = lr n, with an error of first order in lr."""
+    T, d, N = 40, 4, 3
+    X, target = data(N, d, seed=5, rotate=True)
+    betas, abars = loop_schedule(T)
+    _, M = dense_moments(X, False)
+    tau = 2.0
+    errs = []
+    for lr in (0.02, 0.01):
+        n = int(round(tau / lr))
+        m, S = np.zeros(d), np.eye(d)
+        for t in range(T, 0, -1):
+            b, ab = betas[t - 1], abars[t - 1]
+            H = ab * M + (1 - ab) * np.eye(d)
+            W = np.zeros((d, d))
+            for _ in range(n):  # explicit matrix gradient descent on L_t, from W = 0
+                W -= lr * (2 * W @ H - 2 * math.sqrt(1 - ab) * np.eye(d))
+            A = (np.eye(d) - b / math.sqrt(1 - ab) * W) / math.sqrt(1 - b)
+            S = A @ S @ A.T + b * np.eye(d)
+        q = Gaussian(m, S)
+        gd = np.array([kl_divergence(target, q), kl_divergence(q, target)]) / d
+        flow = ddpm.kl_grid(ddpm.empirical_spectrum(X, center=False), target, [0.0], [tau], T=T)[0, 0]
+        errs.append(np.max(np.abs(gd / flow - 1)))
+    assert errs[0] < 0.05 and errs[1] < 0.6 * errs[0]  # first order in lr: halving lr halves the error
+
+
+def test_kl_scan_and_generalization_scan_agree_with_sampling_kl():
+    ratios = np.array([0.5, 1.5])
+    out = ddpm.generalization_scan(10, 1.0, ratios, seeds=[0, 2], ridges=[0.0, 0.1], train_times=[0.7, math.inf])
+    assert out.shape == (2, 2, 2, 2, 2)
+    for i, r in enumerate(ratios):
+        X, target = ddpm.power_law_training_set(int(round(10 * r)), 10, 1.0, np.random.default_rng(2))
+        fit = ddpm.empirical_spectrum(X, center=False)
+        for a, ridge in enumerate((0.0, 0.1)):
+            for b, tau in enumerate((0.7, math.inf)):
+                np.testing.assert_allclose(out[i, 1, a, b], ddpm.sampling_kl(fit, target, ridge=ridge, train_time=tau),
+                                           rtol=1e-12)
+    with pytest.raises(ValueError, match="ratios"):
+        ddpm.generalization_scan(10, 1.0, [0.1], seeds=[0])       # N = 1 training point
+    with pytest.raises(ValueError, match="ridges"):
+        ddpm.kl_grid(fit, target, ridges=[-0.1])
+    with pytest.raises(ValueError, match="train_times"):
+        ddpm.kl_grid(fit, target, train_times=[])
+    with pytest.raises(TypeError, match="fit"):
+        ddpm.kl_grid(X, target)
+
+
+def test_kl_grid_large_grid_is_chunked_and_identical():
+    X, target = ddpm.power_law_training_set(30, 20, 1.0, np.random.default_rng(0))
+    fit = ddpm.empirical_spectrum(X, center=False)
+    ridges, taus = np.geomspace(1e-3, 1.0, 5), np.geomspace(0.1, 100.0, 7)
+    whole = ddpm._kl_on_grid(fit, target, 200, list(ridges), list(taus), 1e-4, 1e-2)
+    chunked = ddpm._kl_on_grid(fit, target, 200, list(ridges), list(taus), 1e-4, 1e-2, max_elements=1)
+    np.testing.assert_array_equal(whole, chunked)
+
+
+def test_grid_minimum_is_exact_for_a_log_parabola_and_keeps_edges():
+    x = np.geomspace(1e-2, 1e2, 13)
+    x0, y0 = 0.37, 0.05
+    y = y0 * np.exp(0.8 * (np.log(x) - math.log(x0)) ** 2)
+    xm, ym = ddpm.grid_minimum(x, y)
+    assert xm == pytest.approx(x0, rel=1e-10) and ym == pytest.approx(y0, rel=1e-10)
+    rows = np.stack([y, x, 1 / x])                   # interior, left edge, right edge
+    xs, ys = ddpm.grid_minimum(x, rows)
+    np.testing.assert_allclose(xs, [x0, x[0], x[-1]], rtol=1e-10)
+    np.testing.assert_allclose(ys, [y0, x[0], 1 / x[-1]], rtol=1e-10)
+    with pytest.raises(ValueError, match="x must"):
+        ddpm.grid_minimum([1.0, 0.5, 2.0], [1.0, 0.5, 2.0])
+    with pytest.raises(ValueError, match="y must"):
+        ddpm.grid_minimum(x, -y)
+
+
+def test_generalization_optima_move_smoothly_with_N_over_d():
+    """The facts the chapter states about the optima across N/d (d = 40: same trends, cheaper)."""
+    ratios = np.array([0.25, 0.5, 2.0, 4.0])
+    taus, ridges = np.geomspace(0.05, 200, 15), np.geomspace(1e-3, 10, 15)
+    kt = ddpm.generalization_scan(40, 1.0, ratios, range(3), train_times=np.r_[taus, math.inf]).mean(axis=1)[:, 0, :, 0]
+    kr = ddpm.generalization_scan(40, 1.0, ratios, range(3), ridges=ridges).mean(axis=1)[:, :, 0, 0]
+    tau_opt, kl_tau = ddpm.grid_minimum(taus, kt[:, :-1])
+    ridge_opt, kl_ridge = ddpm.grid_minimum(ridges, kr)
+    assert np.all((tau_opt > taus[0]) & (tau_opt < taus[-1]))    # interior at every N/d, also N > d
+    assert np.all(np.diff(tau_opt) > 0) and np.all(np.diff(ridge_opt) < 0)
+    assert np.all(kl_tau < kt[:, -1])                            # early stopping beats convergence
+    assert np.all(np.diff(kl_tau) < 0) and np.all(np.diff(kl_ridge) < 0)

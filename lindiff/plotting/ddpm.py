@@ -216,20 +216,20 @@ def kl_ratio_figure(ratios, kl, ks):
 
 
 @styled
-def dn_law_figure(qs, excess, ks, d: int = 100, center: bool = False):
+def dn_law_figure(gammas, excess, ks, d: int = 100, center: bool = False):
     """``N (KL - KL_inf) / d^2`` (= excess KL per dimension divided by ``gamma = d/N``)
     against ``q``, both directions. Dots: the model, one color per ``k``; solid: the exact
     Wishart expectation at this ``d``; dashed: the proportional limit; dotted: 1/4.
 
     Parameters
     ----------
-    qs : array, shape (Q,)
+    gammas : array, shape (Q,)
     excess : array, shape (len(ks), Q, 2)
         Mean excess KL per dimension over the optimum, ``(t||s, s||t)``.
     """
-    qs, excess = np.asarray(qs, float), np.asarray(excess, float)
+    gammas, excess = np.asarray(gammas, float), np.asarray(excess, float)
     fig, axes = new_figure(2)
-    grid = np.linspace(0.005, qs.max() * 1.05, 120)
+    grid = np.linspace(0.005, gammas.max() * 1.05, 120)
     Ns = np.maximum(np.round(d / grid).astype(int), d + 3)
     exact = np.array([ddpm.wishart_kl_expectation(d, int(N), center=center) for N in Ns])
     prop = np.array(ddpm.proportional_kl_limit(grid)).T
@@ -240,7 +240,7 @@ def dn_law_figure(qs, excess, ks, d: int = 100, center: bool = False):
         for i, k in enumerate(ks):
             # distinct markers: the points of different k nearly coincide, which is the point
             marker, size, face = (("o", 8, "none"), ("s", 4.5, None), ("^", 5, None))[i % 3]
-            ax.plot(qs, excess[i, :, j] / qs, marker, ms=size, mfc=face, mew=1.3, ls="none",
+            ax.plot(gammas, excess[i, :, j] / gammas, marker, ms=size, mfc=face, mew=1.3, ls="none",
                     color=_color(i), label=f"model, $k = {k:g}$")
         ax.set_xlabel(r"$\gamma = d/N$")
         ax.set_ylabel(r"$N\,(\mathrm{KL}-\mathrm{KL}_\infty)/d^2$")

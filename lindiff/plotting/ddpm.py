@@ -402,6 +402,14 @@ def dynamics_explorer(ridge: float = 0.0, train_time: float = math.inf, k: float
     return _done(fig)
 
 
+def _ratio_ticks(ax, ratios):
+    """Readable ticks on a log N/d axis: 0.2, 0.5, 1, 2, 5 within the plotted range."""
+    _tidy(ax)
+    ax.set_xticks([v for v in (0.1, 0.2, 0.5, 1, 2, 5, 10) if min(ratios) <= v <= max(ratios)])
+    ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _p: f"{v:g}"))
+    ax.xaxis.set_minor_formatter(ticker.NullFormatter())
+
+
 def _log_edges(x):
     """Cell edges of a log-spaced grid (geometric midpoints, extended by half a step at each end)."""
     lx = np.log(np.asarray(x, float))
@@ -445,7 +453,8 @@ def generalization_map_figure(ratios, taus, kl_tau, tau_opt, ridges, kl_ridge, r
     cax = fig.add_axes([1 - 0.8 / fig.get_figwidth(), 0.18, 0.12 / fig.get_figwidth(), 0.7])
     fig.colorbar(mesh, cax=cax)
     for ax in (ax0, ax1):
-        _tidy(ax)
+        ax.grid(False)
+        _ratio_ticks(ax, ratios)
     return fig
 
 
@@ -475,4 +484,7 @@ def optima_figure(ratios, tau_opt, ridge_opt, kl_tau_opt, kl_ridge_opt, kl_conve
     ax1.set_ylabel(TS_LABEL)
     ax1.set_title("KL at the optimum")
     ax1.legend(loc="upper right", fontsize=8)
-    return _done(fig)
+    fig = _done(fig)
+    for ax in (ax0, ax1):
+        _ratio_ticks(ax, ratios)
+    return fig

@@ -711,7 +711,7 @@ def direction_overlaps(fit, target):
 
     The target variance along each direction the model uses, and the same for
     the precision. ``KL(target||samples)`` is
-    ``sum_nu f(rho_nu / s_nu)/2 + (sum_nu ln rho_nu - ln det Sigma)/2`` plus a mean term,
+    ``sum_nu f(rho_nu / lambda_tilde_nu)/2 + (sum_nu ln rho_nu - ln det Sigma)/2`` plus a mean term,
     with ``f(x) = x - 1 - ln x`` (``book/ddpm_denoisers.md``, ``eq-ddpm-kl-eigen``).
     """
     fit = _as_spectrum(fit)

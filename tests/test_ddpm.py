@@ -775,3 +775,25 @@ def test_generalization_optima_move_smoothly_with_N_over_d():
     assert np.all(np.diff(tau_opt) > 0) and np.all(np.diff(ridge_opt) < 0)
     assert np.all(kl_tau < kt[:, -1])                            # early stopping beats convergence
     assert np.all(np.diff(kl_tau) < 0) and np.all(np.diff(kl_ridge) < 0)
+
+
+@pytest.mark.parametrize(
+    "call, exc, name",
+    [
+        (lambda: ddpm.grid_minimum([1.0, 2.0, 3.0], [1.0, math.nan, 2.0]), ValueError, "y"),
+        (lambda: ddpm.grid_minimum([1.0, math.nan, 3.0], [1.0, 0.5, 2.0]), ValueError, "x"),
+        (lambda: ddpm.generalization_scan(10, 1.0, [math.nan], seeds=[0]), ValueError, "ratios"),
+        (lambda: ddpm.generalization_scan(10, 1.0, [1.0], seeds=[0.5]), TypeError, "seeds"),
+        (lambda: ddpm.generalization_scan(10.5, 1.0, [1.0], seeds=[0]), TypeError, "d"),
+        (lambda: ddpm.kl_grid(*_small_fit(), T=2.5), TypeError, "T"),
+        (lambda: ddpm.kl_grid(*_small_fit(), beta_max=1.5), ValueError, "beta_max"),
+    ],
+)
+def test_new_scans_reject_bad_input_by_name(call, exc, name):
+    with pytest.raises(exc, match=name):
+        call()
+
+
+def _small_fit():
+    X, target = ddpm.power_law_training_set(6, 4, 1.0, np.random.default_rng(0))
+    return ddpm.empirical_spectrum(X, center=False), target

@@ -2,7 +2,7 @@
 
 Chapter ``book/image_patches.md`` (definition ``def-data-empirical-denoiser``,
 equation ``eq-data-empirical-denoiser``). If the data distribution is taken
-to be the training set itself, ``p_emp = (1/N) Σ_i δ(x − x_i)``, the forward
+to be the training set itself, ``p_N = (1/N) Σ_i δ(x − x_i)`` (``book/score_view.md``), the forward
 process of ``book/notation.md`` (``eq-ddpm-forward``) turns it into a
 mixture of Gaussians,
 
@@ -13,7 +13,7 @@ the training points,
 
     E[x_0 | x_t = x] = Σ_i w_i(x) x_i,   w = softmax_i( −|x − sqrt(ᾱ_t) x_i|² / (2(1 − ᾱ_t)) ).
 
-This is the minimiser of the DDPM loss over *all* functions (not only
+This is the minimizer of the DDPM loss over *all* functions (not only
 linear ones) on the training set, so a network with unlimited capacity
 trained to convergence learns it. Plugged into the sampler
 ``eq-ddpm-sampler`` it reproduces training points: at ``t = 1``,
@@ -60,7 +60,7 @@ def _check_inputs(x, train):
 
 
 def _log_weights(pts2, X, ab, one_minus):
-    """Unnormalised log posterior weights ``−|x − √ᾱ x_i|² / (2(1 − ᾱ))``, shape (n, N).
+    """Unnormalized log posterior weights ``−|x − √ᾱ x_i|² / (2(1 − ᾱ))``, shape (n, N).
 
     The squared distance is expanded as ``|x|² − 2√ᾱ x·x_i + ᾱ|x_i|²``; the
     ``|x|²`` term is the same for every ``i`` and drops out of the softmax, so
@@ -176,7 +176,7 @@ def mixture_log_overlap(centers, variance: float, points, bandwidth: float) -> f
     ``q = (1/n) Σ_j N(x; x_j, bandwidth² · I)``. Each pair integrates in closed
     form to ``N(c_i; x_j, (variance + bandwidth²) I)``, so the overlap is a
     log-sum-exp over the ``N n`` pairs (no exponential before it, no underflow).
-    With one centre it is :func:`lindiff.memorization.log_overlap` of
+    With one center it is :func:`lindiff.memorization.log_overlap` of
     ``N(c_1, variance · I)``.
     """
     C = as_data_matrix(centers, "centers", min_rows=1)

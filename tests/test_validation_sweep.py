@@ -37,7 +37,7 @@ def good_values():
                   threshold=0.0, n_values=[6, 12], reference_size=20, samples=p, spectrum=np.ones(4))
     per_module = {
         "ddpm": dict(T=50, d=4, N=12, spectrum=ddpm.power_law_spectrum(4, 1.0)),
-        "measures": dict(samples=X + 0.2, fresh=X - 0.3, target=p, k=2),
+        "measures": dict(samples=X + 0.2, fresh=X - 0.3, target=p, n_neighbors=2),
     }
     return common, per_module
 

@@ -68,11 +68,11 @@ def _show_patches(ax, pool, Z, ncols, title):
 @styled
 def photo_spectrum_figure(pool, k: float, amplitude: float, nu_min: int, nu_max: int, train_positions=None):
     """Left: the photograph, with the patches of a training set outlined. Middle: 32 random
-    patches of the pool. Right: the eigenvalues of the population covariance against their
+    patches of the pool. Right: the eigenvalues of the surrogate covariance against their
     rank, and the power law ``A ν^(−k)`` fitted on ``nu_min <= ν <= nu_max`` (solid over the
     fit range, dotted outside)."""
     fig, (ax0, ax1, ax2) = new_figure(3, width=3.3, height=3.3, wspace=0.9, left=0.3)
-    img = data.load_grayscale()
+    img = data.load_grayscale(pool.image)
     ax0.imshow(img, cmap="gray", vmin=0, vmax=1)
     ax0.grid(False)
     ax0.set_xticks([])
@@ -86,7 +86,7 @@ def photo_spectrum_figure(pool, k: float, amplitude: float, nu_min: int, nu_max:
     _show_patches(ax1, pool, pool.patches[idx], 8, f"{pool.size} × {pool.size} patches")
     lam = pool.spectrum
     nu = np.arange(1, lam.size + 1)
-    ax2.loglog(nu, lam, "o", ms=3.5, color=_COLORS[0], label=r"population $\lambda_\nu$")
+    ax2.loglog(nu, lam, "o", ms=3.5, color=_COLORS[0], label=r"surrogate $\lambda_\nu$")
     fit = (nu >= nu_min) & (nu <= nu_max)
     ax2.loglog(nu[fit], amplitude * nu[fit] ** -k, color="black", lw=1.5, label=rf"fit $\nu^{{-{k:.2f}}}$")
     ax2.loglog(nu, amplitude * nu**-k, ":", color="black", lw=1)
@@ -99,29 +99,29 @@ def photo_spectrum_figure(pool, k: float, amplitude: float, nu_min: int, nu_max:
 
 @styled
 def kl_curves_figure(ns, d: int, kl_onestep, kl_ts, kl_st, limits: dict, gauss_ts=None):
-    """KL per dimension to the population Gaussian against ``N/d``, mean ± sd over training sets.
+    """KL per dimension to the Gaussian surrogate against ``N/d``, mean ± sd over training sets.
 
     Parameters
     ----------
     ns : array, shape (K,)
         Training-set sizes.
     kl_onestep, kl_ts, kl_st : arrays, shape (K, R)
-        ``KL(generated ‖ population)/d`` of the one-step model, and the two directions of the
-        linear DDPM (``t‖s`` = population ‖ samples, ``s‖t``), one column per training set.
+        ``KL(generated ‖ surrogate)/d`` of the one-step model, and the two directions of the
+        linear DDPM (``t‖s`` = surrogate ‖ samples, ``s‖t``), one column per training set.
         ``inf`` entries (one-step, ``N <= d``) are drawn as an arrow at the top.
     limits : dict
         ``N → ∞`` values, keys ``"one-step"``, ``"ts"``, ``"st"`` (dashed lines).
     gauss_ts : array, shape (K, R), optional
-        ``t‖s`` of the linear DDPM on Gaussian data with the population covariance.
+        ``t‖s`` of the linear DDPM on Gaussian data with the surrogate's covariance.
     """
     ns = np.asarray(ns, float)
     r = ns / d
     fig, (ax,) = new_figure(1, width=6.0, height=4.0, left=0.95)
-    series = [(kl_ts, _MODEL_COLOR["linear DDPM"], "-", "o", "DDPM, pop ‖ samples", "ts"),
-              (kl_st, _MODEL_COLOR["linear DDPM"], "--", "s", "DDPM, samples ‖ pop", "st"),
-              (kl_onestep, _MODEL_COLOR["one-step"], "-", "^", "one-step, generated ‖ pop", "one-step")]
+    series = [(kl_ts, _MODEL_COLOR["linear DDPM"], "-", "o", "DDPM, surrogate ‖ samples", "ts"),
+              (kl_st, _MODEL_COLOR["linear DDPM"], "--", "s", "DDPM, samples ‖ surrogate", "st"),
+              (kl_onestep, _MODEL_COLOR["one-step"], "-", "^", "one-step, generated ‖ surrogate", "one-step")]
     if gauss_ts is not None:
-        series.append((gauss_ts, _MODEL_COLOR["Gaussian"], ":", "o", "DDPM on Gaussian data, pop ‖ samples", None))
+        series.append((gauss_ts, _MODEL_COLOR["Gaussian"], ":", "o", "DDPM on Gaussian data, surrogate ‖ samples", None))
     for arr, color, ls, marker, label, key in series:
         arr = np.asarray(arr, float)
         finite = np.all(np.isfinite(arr), axis=1)
@@ -149,17 +149,18 @@ def kl_curves_figure(ns, d: int, kl_onestep, kl_ts, kl_st, limits: dict, gauss_t
 @styled
 def dn_law_figure(qs, excess_ts, excess_st, gauss_ts, gauss_st, fits: dict, predicted: float,
                   predicted_gauss: float):
-    """The ``d/N`` law: excess KL per dimension over the ``N → ∞`` value, divided by ``q = d/N``.
+    """The ``d/N`` law: excess KL per dimension over the ``N → ∞`` value, divided by ``γ = d/N``.
 
-    Left: population ‖ samples; right: samples ‖ population. Filled dots: patches; open dots:
-    Gaussian data with the population covariance (mean ± standard error over training sets).
-    Lines: the fits ``a + b q`` of ``excess/q`` (``fits[(name, direction)] = (a, b)``), the
-    fourth-moment prediction ``predicted`` for the patches and ``predicted_gauss`` for Gaussian
-    data, and 1/4.
+    Left: surrogate ‖ samples; right: samples ‖ surrogate. Filled dots: patches; open dots:
+    Gaussian data with the surrogate's covariance (mean ± standard error over training sets).
+    Lines: the fits ``c_fit + c2 γ`` of ``excess/γ`` (``fits[(name, direction)] = (c_fit, c2)``),
+    the fourth-moment prediction ``predicted`` for the patches and ``predicted_gauss`` for
+    Gaussian data, and 1/4.
 
     Parameters
     ----------
     qs : array, shape (Q,)
+        The values of ``γ``.
     excess_ts, excess_st, gauss_ts, gauss_st : arrays, shape (Q, R)
     """
     qs = np.asarray(qs, float)
@@ -178,10 +179,10 @@ def dn_law_figure(qs, excess_ts, excess_st, gauss_ts, gauss_st, fits: dict, pred
         ax.axhline(0.25, color="black", ls=":", lw=1, label="1/4")
         ax.set_xlim(0, grid.max())
         ax.set_ylim(0, None)
-        ax.set_xlabel("$q = d/N$")
-        ax.set_ylabel(r"$(\mathrm{KL}-\mathrm{KL}_\infty)/(d\,q)$")
-    axes[0].set_title(r"population $\Vert$ samples")
-    axes[1].set_title(r"samples $\Vert$ population")
+        ax.set_xlabel(r"$\gamma = d/N$")
+        ax.set_ylabel(r"$(\mathrm{KL}-\mathrm{KL}_\infty)/(d\,\gamma)$")
+    axes[0].set_title(r"surrogate $\Vert$ samples")
+    axes[1].set_title(r"samples $\Vert$ surrogate")
     axes[0].legend(loc="upper left", fontsize=8)
     return fig
 
@@ -351,7 +352,7 @@ def patches_explorer(n_train: int = 128, size: int = 8, model: str = "linear DDP
 
     Left: 16 held-out patches of the photograph, next to 16 patches generated by ``model``
     (one of :data:`MODELS`) trained on ``n_train`` patches of side ``size``. Right: for the two
-    linear models, KL per dimension to the population Gaussian against ``N/d`` (mean of three
+    linear models, KL per dimension to the Gaussian surrogate against ``N/d`` (mean of three
     training sets) with this training set marked; for the exact empirical denoiser, which is not
     Gaussian, the median distance of its samples to the nearest training patch, against the
     linear DDPM and held-out patches.
@@ -401,13 +402,13 @@ def patches_explorer(n_train: int = 128, size: int = 8, model: str = "linear DDP
         value = info[0]
         if math.isfinite(value):
             ax2.plot([here], [value], "o", color="black")
-        ax2.set_title(("gen ‖ pop: KL/d = " + (f"{value:.3g}" if math.isfinite(value) else "∞")), y=1.0)
+        ax2.set_title(("gen ‖ surrogate: KL/d = " + (f"{value:.3g}" if math.isfinite(value) else "∞")), y=1.0)
     else:
         ax2.loglog(ratios, ts, color=_MODEL_COLOR["linear DDPM"], marker="o", ms=3)
         ax2.loglog(ratios, st, color=_MODEL_COLOR["linear DDPM"], ls="--", marker="s", ms=3)
         j = min(4, ratios.size - 1)
-        ax2.text(ratios[j], ts[j] * 3, "pop ‖ samples", fontsize=7, color=_MODEL_COLOR["linear DDPM"])
-        ax2.text(ratios[j], st[j] * 0.15, "samples ‖ pop", fontsize=7, color=_MODEL_COLOR["linear DDPM"],
+        ax2.text(ratios[j], ts[j] * 3, "surrogate ‖ samples", fontsize=7, color=_MODEL_COLOR["linear DDPM"])
+        ax2.text(ratios[j], st[j] * 0.15, "samples ‖ surrogate", fontsize=7, color=_MODEL_COLOR["linear DDPM"],
                  va="top")
         ax2.plot([here, here], list(info), "o", color="black")
         ax2.set_title(f"KL/d = {info[0]:.3g}, {info[1]:.3g}", y=1.0)

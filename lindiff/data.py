@@ -68,6 +68,7 @@ __all__ = [
     "training_and_held_out",
     "fit_power_law",
     "kl_to_population",
+    "refit_kl",
     "contrast_moments",
     "refit_kl_coefficients",
     "nearest_neighbor_distances",
@@ -542,6 +543,43 @@ def kl_to_population(p: Gaussian, population: Gaussian) -> float:
 
 
 # --------------------------------------------------------------------------- the d/N law for non-Gaussian data
+def refit_kl(X, population: Gaussian) -> tuple:
+    """Both KLs per dimension between the refitted Gaussian ``p̂ = N(x̄, S)`` of ``X`` and ``population``.
+
+    The object of theorem ``thm-data-dn-coefficient`` of ``book/image_patches.md``:
+    ``S`` is the centered empirical covariance (normalized by ``N``). Computed
+    in the whitened basis of ``population`` (which must have a density), where
+    ``population`` is ``N(0, I)`` and ``p̂`` is ``N(w̄, S_w)``:
+    ``KL(p̂ ‖ p) = ½(tr S_w − d − ln det S_w + |w̄|²)`` and
+    ``KL(p ‖ p̂) = ½(tr S_w⁻¹ − d + ln det S_w + w̄ᵀ S_w⁻¹ w̄)``.
+
+    Returns
+    -------
+    (ts, st) : tuple of float
+        ``KL(population ‖ p̂)/d`` and ``KL(p̂ ‖ population)/d`` in nats;
+        both ``inf`` when ``S`` is singular (``N <= d``: ``p̂`` is degenerate).
+    """
+    if not isinstance(population, Gaussian):
+        raise TypeError(f"population must be a lindiff.Gaussian, got {type(population).__name__}")
+    if population.is_degenerate:
+        raise ValueError("population must have a positive definite covariance")
+    X = as_data_matrix(X, "X", min_rows=2)
+    d = population.dim
+    if X.shape[1] != d:
+        raise ValueError(f"X must have d = {d} columns (the dimension of population), got {X.shape[1]}")
+    # whitening map x -> Σ^(−1/2)(x − μ), in the eigenbasis of Σ
+    Wt = ((X - population.mean) @ population.eigvecs) / np.sqrt(population.eigvals)
+    wbar = Wt.mean(axis=0)
+    C = Wt - wbar
+    lam, V = np.linalg.eigh(C.T @ C / X.shape[0])
+    if lam.min() <= 1e-12 * lam.max():  # rank-deficient S (rounding-level threshold)
+        return math.inf, math.inf
+    st = 0.5 * (float(np.sum(lam)) - d - float(np.sum(np.log(lam))) + float(wbar @ wbar))
+    proj = V.T @ wbar
+    ts = 0.5 * (float(np.sum(1.0 / lam)) - d + float(np.sum(np.log(lam))) + float(np.sum(proj**2 / lam)))
+    return ts / d, st / d
+
+
 def contrast_moments(whitened, orders=(2, 3)) -> np.ndarray:
     """Moments ``E ς^n`` of the contrast ``ς`` implied by whitened data, for each ``n`` in ``orders``.
 

@@ -357,6 +357,30 @@ def test_kl_to_population_rejects_bad_input():
 
 
 # --------------------------------------------------------------------------- the d/N law beyond leading order
+@pytest.mark.parametrize("N", [3, 5, 40])
+def test_refit_kl_is_the_kl_of_the_refitted_gaussian(N):
+    rng = np.random.default_rng(10)
+    A = rng.normal(size=(4, 4))
+    pop = Gaussian(rng.normal(size=4), A @ A.T + 0.5 * np.eye(4))
+    X = rng.standard_t(5, size=(N, 4)) @ A.T
+    ts, st = data.refit_kl(X, pop)
+    if N <= 4:
+        assert ts == st == math.inf
+        return
+    fit = Gaussian(X.mean(axis=0), np.cov(X.T, bias=True))
+    np.testing.assert_allclose([ts, st], [kl_divergence(pop, fit) / 4, kl_divergence(fit, pop) / 4], rtol=1e-9)
+
+
+def test_refit_kl_rejects_bad_input():
+    pop = Gaussian(np.zeros(3), np.eye(3))
+    with pytest.raises(ValueError, match="columns"):
+        data.refit_kl(np.zeros((5, 2)), pop)
+    with pytest.raises(ValueError, match="positive definite"):
+        data.refit_kl(np.zeros((5, 3)), Gaussian(np.zeros(3), np.diag([1.0, 1.0, 0.0])))
+    with pytest.raises(TypeError, match="population"):
+        data.refit_kl(np.zeros((5, 3)), np.eye(3))
+
+
 def test_contrast_moments_definition_and_gaussian_value():
     rng = np.random.default_rng(11)
     W = rng.standard_normal((40_000, 10))

@@ -22,11 +22,13 @@ from . import STYLE, new_figure, plain_log_ticks, styled
 __all__ = [
     "MODELS",
     "photo_spectrum_figure",
+    "images_figure",
     "kl_curves_figure",
     "dn_law_figure",
     "memorization_figure",
     "copying_figure",
     "tails_figure",
+    "smoothed_figure",
     "patches_explorer",
 ]
 
@@ -94,6 +96,36 @@ def photo_spectrum_figure(pool, k: float, amplitude: float, nu_min: int, nu_max:
     ax2.set_ylabel("eigenvalue")
     ax2.legend(loc="lower left")
     _plain(ax2)
+    return fig
+
+
+@styled
+def images_figure(pools: dict, fits: dict, nu_min: int = 2, nu_max: int | None = None):
+    """One panel per image (the image, with its name), and a last panel with the spectra of the
+    surrogate covariances of their patch pools against rank, each with its fitted power law
+    (``fits[name] = (k, amplitude)``, drawn on ``nu_min <= ν <= nu_max``)."""
+    names = list(pools)
+    fig, axes = new_figure(len(names) + 1, width=2.7, height=2.9, wspace=0.35, left=0.2, right=0.25)
+    colors = dict(zip(names, (_COLORS[0], _COLORS[3], _COLORS[2], _COLORS[4])))
+    for ax, name in zip(axes, names):
+        ax.imshow(data.load_grayscale(pools[name].image), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+        ax.set_axis_off()
+        ax.set_title(name, y=1.0, color=colors[name])
+    ax = axes[-1]
+    pos = ax.get_position()
+    ax.set_position([pos.x0 + 0.2 * pos.width, pos.y0, 0.8 * pos.width, pos.height])  # room for the tick labels
+    for name in names:
+        lam = pools[name].spectrum
+        nu = np.arange(1, lam.size + 1)
+        k, amp = fits[name]
+        top = lam.size if nu_max is None else nu_max
+        fit = (nu >= nu_min) & (nu <= top)
+        ax.loglog(nu, lam, "o", ms=2.5, color=colors[name], label=rf"{name}, $k = {k:.2f}$")
+        ax.loglog(nu[fit], amp * nu[fit] ** -k, color=colors[name], lw=1)
+    ax.set_xlabel(r"rank $\nu$")
+    ax.set_title(r"eigenvalues $\lambda_\nu$ of $\Sigma$", y=1.0)
+    ax.legend(loc="lower left", fontsize=7)
+    _plain(ax)
     return fig
 
 
@@ -286,6 +318,42 @@ def tails_figure(differences: dict, kurtosis: dict):
     ax.set_ylabel("density")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, title="excess kurtosis",
               title_fontsize=8)
+    return fig
+
+
+@styled
+def smoothed_figure(pool, samples: dict, measures: dict, n_show: int = 8):
+    """Samples of the smoothed empirical denoiser at several smoothing levels, and measures against the level.
+
+    Left: one row of ``n_show`` patches per entry of ``samples`` (smoothing level ``ζ`` → standardized
+    patches), top to bottom in the order given. Right: ``measures[name]`` (arrays over the levels
+    of ``samples``) against ``ζ``: the copy fraction, the nearest-neighbor ratio (median distance to
+    the nearest training patch over that of held-out patches) and the excess kurtosis of pixel
+    differences (right axis), on a symmetric-log ``ζ`` axis so that ``ζ = 0`` is drawn.
+    """
+    zetas = np.array(list(samples), float)
+    fig, (ax0, ax1) = new_figure(2, width=3.9, height=3.3, wspace=0.9, left=0.75, right=0.8)
+    rows = np.concatenate([np.asarray(samples[z], float)[:n_show] for z in samples])
+    _show_patches(ax0, pool, rows, n_show, "samples, one row per $\\zeta$")
+    size = pool.size + 1
+    for i, z in enumerate(samples):
+        ax0.text(-1.0, 1 + i * size + pool.size / 2, f"{z:g}", ha="right", va="center", fontsize=8)
+    styles = {"copy fraction": ("o", "-", _MODEL_COLOR["exact empirical"]),
+              "nearest-neighbor ratio": ("s", "--", _MODEL_COLOR["linear DDPM"])}
+    for name, (marker, ls, color) in styles.items():
+        ax1.plot(zetas, measures[name], marker=marker, ls=ls, color=color, ms=4, label=name)
+    ax1.axhline(1.0, color="gray", lw=0.8, ls=":")
+    ax1.set_xscale("symlog", linthresh=0.01)
+    ax1.set_xlim(-0.001, 1.3)
+    ax1.set_xlabel(r"smoothing level $\zeta$")
+    ax1.set_ylabel("copy fraction, nearest-neighbor ratio")
+    ax2 = ax1.twinx()
+    ax2.plot(zetas, measures["excess kurtosis"], marker="^", ls=":", color="black", ms=4, label="excess kurtosis")
+    ax2.set_ylabel("excess kurtosis of pixel differences")
+    ax2.set_ylim(0, None)
+    ax2.grid(False)
+    handles = ax1.get_legend_handles_labels()[0] + ax2.get_legend_handles_labels()[0]
+    ax1.legend(handles, [h.get_label() for h in handles], loc="upper left", fontsize=7)
     return fig
 
 

@@ -279,6 +279,25 @@ class PatchPool:
         w, V = np.linalg.eigh(0.5 * (cov + cov.T))
         return Gaussian.from_eigh(np.zeros(self.dim), np.clip(w, 0.0, None), V)
 
+    @functools.cached_property
+    def whitened_sq_norms(self) -> np.ndarray:
+        """``|Σ^(−1/2) x_i|²`` for every patch of the pool (read-only), ``Σ`` the surrogate covariance.
+
+        The squared norms of the whitened patches, whose moments enter
+        theorem ``thm-data-dn-coefficient`` (``m_4`` is the mean of their
+        squares) and :func:`contrast_moments`. Computed in blocks of rows, so
+        that the whitened pool (as large as the pool) is never held in memory.
+        """
+        pop = self.population
+        T = pop.eigvecs / np.sqrt(pop.eigvals)  # x -> Σ^(−1/2) x in the eigenbasis (the mean is 0)
+        out = np.empty(len(self))
+        step = 16_384
+        for a in range(0, len(self), step):
+            Wb = self.patches[a:a + step] @ T
+            out[a:a + step] = np.einsum("ij,ij->i", Wb, Wb)
+        out.setflags(write=False)
+        return out
+
     @property
     def spectrum(self) -> np.ndarray:
         """Eigenvalues of the population covariance, descending (``ν = 1`` is the largest)."""
@@ -580,32 +599,48 @@ def refit_kl(X, population: Gaussian) -> tuple:
     return ts / d, st / d
 
 
-def contrast_moments(whitened, orders=(2, 3)) -> np.ndarray:
+def contrast_moments(whitened=None, orders=(2, 3), *, sq_norms=None, dim: int | None = None) -> np.ndarray:
     """Moments ``E ς^n`` of the contrast ``ς`` implied by whitened data, for each ``n`` in ``orders``.
 
-    For a Gaussian scale mixture ``w = √ς g`` (``g ~ N(0, I_d)`` independent of
+    For a Gaussian scale mixture ``w = √ς z`` (``z ~ N(0, I_d)`` independent of
     ``ς``, ``E ς = 1``), ``E|w|^(2n) = E ς^n · d(d + 2)⋯(d + 2n − 2)``. This
     function inverts that relation on data: it returns
     ``mean(|w_i|^(2n)) / (d(d + 2)⋯(d + 2n − 2))``. For Gaussian data every
     moment is 1 (up to sampling error); ``n = 2`` gives ``m_4 / (d(d + 2))``
     with ``m_4 = E|w|⁴`` of theorem ``thm-data-dn-coefficient``.
-    Chapter ``book/image_patches.md`` (exercise ``ex-data-scale-mixture``).
+    Chapter ``book/image_patches.md`` (section "How far is N = ∞?").
 
     Parameters
     ----------
-    whitened : array_like, shape (n, d)
+    whitened : array_like, shape (n, d), optional
         Whitened points ``w_i = Σ^(−1/2)(x_i − μ)``.
     orders : sequence of int
         Orders ``n >= 1``.
+    sq_norms : array_like, shape (n,), optional
+        Instead of ``whitened``: the squared norms ``|w_i|²`` (for example
+        :attr:`PatchPool.whitened_sq_norms`), with ``dim = d``.
+    dim : int, optional
+        The dimension ``d``; required with ``sq_norms``.
 
     Returns
     -------
     ndarray of float, shape (len(orders),)
     """
-    W = as_data_matrix(whitened, "whitened", min_rows=1)
+    if (whitened is None) == (sq_norms is None):
+        raise ValueError("pass exactly one of whitened and sq_norms")
+    if whitened is not None:
+        W = as_data_matrix(whitened, "whitened", min_rows=1)
+        d = W.shape[1]
+        r = np.einsum("ij,ij->i", W, W) / d
+    else:
+        if dim is None:
+            raise ValueError("dim (the dimension d) is required with sq_norms")
+        d = as_int(dim, "dim", minimum=1)
+        r = as_finite_array(sq_norms, "sq_norms", ndim=1)
+        if r.size < 1 or np.any(r < 0):
+            raise ValueError("sq_norms must be a non-empty 1-D array of non-negative numbers")
+        r = r / d
     ords = [as_int(n, "orders", minimum=1) for n in np.atleast_1d(orders).tolist()]
-    d = W.shape[1]
-    r = np.einsum("ij,ij->i", W, W) / d  # |w|²/d: the contrast up to O(1/√d) for a scale mixture
     out = []
     for n in ords:
         # E|w|^(2n) / (d(d+2)...(d+2n-2)), with |w|^(2n) = d^n (|w|²/d)^n to avoid overflow

@@ -389,6 +389,21 @@ def test_contrast_moments_definition_and_gaussian_value():
     r = np.sum(W**2, axis=1)  # the definition, written out
     np.testing.assert_allclose(e[1], np.mean(r**2) / (10 * 12), rtol=1e-12)
     np.testing.assert_allclose(e[2], np.mean(r**3) / (10 * 12 * 14), rtol=1e-12)
+    np.testing.assert_allclose(data.contrast_moments(sq_norms=r, dim=10, orders=(1, 2, 3)), e, rtol=1e-12)
+    with pytest.raises(ValueError, match="exactly one"):
+        data.contrast_moments(W, sq_norms=r)
+    with pytest.raises(ValueError, match="dim"):
+        data.contrast_moments(sq_norms=r)
+    with pytest.raises(ValueError, match="non-negative"):
+        data.contrast_moments(sq_norms=-r, dim=10)
+
+
+def test_pool_whitened_norms_against_dense_whitening(pool4):
+    pop = pool4.population
+    W = np.linalg.solve(np.linalg.cholesky(pop.cov), pool4.patches[::50].T).T  # an independent whitening
+    np.testing.assert_allclose(pool4.whitened_sq_norms[::50], np.sum(W**2, axis=1), rtol=1e-8)
+    np.testing.assert_allclose(pool4.whitened_sq_norms.mean(), 16.0, rtol=1e-8)  # E|w|² = d exactly on the pool
+    assert not pool4.whitened_sq_norms.flags.writeable
 
 
 def test_contrast_moments_recover_a_known_scale_mixture():

@@ -322,24 +322,26 @@ def _axis_signature(axis):
 
 
 def _static_parts(fig):
-    """Split a figure into the parts a live update may reuse, and a signature of them.
+    """Split a figure into the parts a live update may reuse, with a signature of each.
 
-    Returns ``(signature, static)``. ``static`` lists, per axes, the axes
+    Returns ``(signature, axes)`` where ``axes`` lists, per axes, a pair
+    ``(signature, static artists)``. The static artists of an axes are its
     background and the artists of matplotlib's drawing order (children sorted
-    by ``zorder``) that come before the first data artist: usually the axis
+    by ``zorder``) that come before its first data artist: usually the axis
     objects (ticks, tick labels, grid lines, axis labels) of axes that show
-    only lines, since their ``zorder`` (1.5) is below that of lines (2).
-    Everything else (data, spines, titles, legends, texts) is redrawn at each
-    update in the same order as a full draw, so that the image equals a full
-    draw pixel for pixel. ``signature`` describes everything the static
-    artists draw; it is ``None`` when nothing may be reused: a layout engine
-    moves the axes at draw time, or a title's position depends on the axes (a
-    y offset text such as ``1e-5``, or ticks or a label above the axes).
+    only lines, whose ``zorder`` (1.5) is below that of lines (2). Everything
+    else (data, spines after data, titles, legends, texts) is redrawn at each
+    update in the same order as a full draw, so the image equals a full draw
+    pixel for pixel. A signature describes everything the static artists draw.
+    The result is ``None`` when nothing may be reused: a layout engine moves
+    the axes at draw time, or a title's position depends on the axes (a y
+    offset text such as ``1e-5``, or ticks or a label above the axes).
     """
     if fig.get_layout_engine() is not None:
-        return None, []
-    sig = [tuple(fig.bbox.bounds), fig.dpi, str(fig.patch.get_facecolor()), fig.patch.get_visible()]
-    static = []
+        return None
+    fig_sig = (tuple(fig.bbox.bounds), fig.dpi, str(fig.patch.get_facecolor()), fig.patch.get_visible(),
+               len(fig.axes))
+    parts = []
     for ax in fig.axes:
         axes_objects = list(getattr(ax, "_axis_map", {"x": ax.xaxis, "y": ax.yaxis}).values())
         reusable = {id(a) for a in axes_objects + list(ax.spines.values())}
@@ -350,22 +352,49 @@ def _static_parts(fig):
         if not ax.axison:
             order = [a for a in order if not any(a is x for x in axes_objects)]
         order.sort(key=lambda a: a.zorder)
-        ax_static = [ax.patch] if ax.axison and ax.get_frame_on() else []
+        static = [ax.patch] if ax.axison and ax.get_frame_on() else []
         for a in order:
             if id(a) not in reusable:
                 break
-            ax_static.append(a)
-        axis_sigs = tuple(_axis_signature(x) for x in axes_objects)
+            static.append(a)
         titled = any(t.get_text() for t in (ax.title, getattr(ax, "_left_title", ax.title),
                                             getattr(ax, "_right_title", ax.title)))
         if titled and (ax.yaxis.major.formatter.get_offset() or ax.xaxis.get_label_position() == "top"
                        or ax.xaxis.get_ticks_position() in ("top", "unknown")):
-            return None, []
-        static += ax_static
-        sig.append((type(ax).__name__, tuple(ax.get_position().bounds), ax.axison, ax.get_frame_on(),
-                    str(ax.patch.get_facecolor()), ax.get_xlim(), ax.get_ylim(), axis_sigs,
-                    len(ax_static), tuple((k, sp.get_visible()) for k, sp in ax.spines.items())))
-    return tuple(sig), static
+            return None
+        sig = (type(ax).__name__, tuple(ax.get_position().bounds), ax.axison, ax.get_frame_on(),
+               str(ax.patch.get_facecolor()), ax.get_xlim(), ax.get_ylim(),
+               tuple(_axis_signature(x) for x in axes_objects), len(static),
+               tuple((k, sp.get_visible()) for k, sp in ax.spines.items()))
+        parts.append((sig, static))
+    return fig_sig, parts
+
+
+def _extent(artists, renderer, fig, margin: int = 3):
+    """Pixel rectangle ``(row0, row1, col0, col1)`` of the image that ``artists`` cover."""
+    from matplotlib.transforms import Bbox
+
+    boxes = []
+    for a in artists:
+        bb = a.get_tightbbox(renderer) if hasattr(a, "get_tightbbox") else a.get_window_extent(renderer)
+        if bb is not None and bb.width >= 0 and bb.height >= 0:
+            boxes.append(bb)
+    h, w = int(round(fig.bbox.height)), int(round(fig.bbox.width))
+    if not boxes:
+        return (0, 0, 0, 0)
+    bb = Bbox.union(boxes)
+    col0, col1 = max(0, int(bb.x0) - margin), min(w, int(bb.x1) + 1 + margin)
+    row0, row1 = max(0, h - int(bb.y1) - 1 - margin), min(h, h - int(bb.y0) + margin)
+    return (row0, row1, col0, col1)
+
+
+def _disjoint(rects) -> bool:
+    rects = [r for r in rects if r[0] < r[1] and r[2] < r[3]]
+    for i, a in enumerate(rects):
+        for b in rects[i + 1:]:
+            if a[0] < b[1] and b[0] < a[1] and a[2] < b[3] and b[2] < a[3]:
+                return False
+    return True
 
 
 def _encode_png(renderer) -> bytes:
@@ -382,59 +411,98 @@ def _encode_png(renderer) -> bytes:
 class LiveRenderer:
     """Draws the successive figures of one live widget, reusing unchanged axes.
 
-    The first figure is drawn in two passes: its static parts (see
-    :func:`_static_parts`: axes backgrounds, ticks, tick labels, grid, axis
-    labels), whose pixels are kept, then the rest on top. A later figure
-    whose static parts have the same signature (same figure size, axes
-    positions, limits, scales, tick positions and labels, axis labels and tick
-    styles) starts from the kept pixels and draws only the rest: the data,
-    spines, titles and legends. Otherwise it is drawn in full and its static
-    pixels are kept instead. Either way the PNG equals that of
-    ``fig.savefig`` in the book's style (pixel for pixel; tested).
+    Each figure is drawn in two passes: its static parts (see
+    :func:`_static_parts`: axes backgrounds, ticks, tick labels, grid lines,
+    axis labels), whose pixels are kept, then the rest on top. When the next
+    figure has an axes whose static parts have the same signature (same
+    position, limits, scales, tick positions and labels, axis labels and tick
+    styles), the kept pixels of that axes are copied instead of drawn; only
+    the changed axes are drawn, then the data, spines, titles and legends of
+    all. Either way the image equals a full draw (``fig.savefig`` in the
+    book's style) pixel for pixel (tested). Axes whose pixels would overlap
+    are never mixed: then every axes is drawn.
 
     The plotting function stays pure and unaware of this: it builds a new
     figure for every call, exactly as for the static frames of the site.
 
     Attributes
     ----------
-    full_draws, reused_draws : int
-        How many figures were drawn in full and from the kept pixels.
+    full_draws, partial_draws, reused_draws : int
+        How many figures were drawn in full, with some axes copied, and with
+        every axes copied.
     """
 
     def __init__(self):
-        self._signature = None
-        self._region = None
-        self.full_draws = 0
-        self.reused_draws = 0
+        self._fig_sig = None
+        self._axes = []          # per axes: (signature, pixel rectangle of its static parts)
+        self._background = None  # the kept pixels (rows x columns x RGBA)
+        self.full_draws = self.partial_draws = self.reused_draws = 0
 
     def render(self, fig) -> bytes:
         """PNG bytes of ``fig`` (at its own dpi), as a live update displays them."""
         import matplotlib as mpl
+        import numpy as np
         from matplotlib.backends.backend_agg import FigureCanvasAgg
 
         from .plotting import STYLE
 
         canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
         with mpl.rc_context(STYLE):  # as BookFigure._repr_png_ draws
-            signature, static = _static_parts(fig)
+            split = _static_parts(fig)
             renderer = canvas.get_renderer()
-            if signature is None:
+            if split is None:
                 canvas.draw()
-                self._signature = self._region = None
+                self._fig_sig, self._axes, self._background = None, [], None
                 self.full_draws += 1
                 return _encode_png(renderer)
-            if signature == self._signature:
-                renderer.restore_region(self._region)
+            fig_sig, parts = split
+            all_static = [a for _, static in parts for a in static]
+            same_fig = fig_sig == self._fig_sig
+            keep = [same_fig and sig == old[0] for (sig, _), old in zip(parts, self._axes)] if same_fig \
+                else [False] * len(parts)
+            pixels = np.asarray(renderer.buffer_rgba())
+            if parts and all(keep):
+                pixels[...] = self._background
                 self.reused_draws += 1
             else:
-                static_ids = set(map(id, static))
-                with _hidden([a for a in _all_drawn(fig) if id(a) not in static_ids]):
-                    canvas.draw()
-                self._signature, self._region = signature, renderer.copy_from_bbox(fig.bbox)
-                self.full_draws += 1
-            with _hidden(static + [fig.patch]):
+                redraw = [i for i, k in enumerate(keep) if not k] if any(keep) else list(range(len(parts)))
+                extents = self._draw_static(fig, canvas, renderer, parts, redraw)
+                kept = [self._axes[i][1] for i, k in enumerate(keep) if k]
+                if kept and _disjoint(kept + list(extents.values())):
+                    for i, k in enumerate(keep):
+                        if k:
+                            r0, r1, c0, c1 = self._axes[i][1]
+                            pixels[r0:r1, c0:c1] = self._background[r0:r1, c0:c1]
+                            extents[i] = self._axes[i][1]
+                    self.partial_draws += 1
+                else:
+                    if kept:  # overlapping axes: draw the static parts of every axes
+                        extents = self._draw_static(fig, canvas, renderer, parts, range(len(parts)))
+                    self.full_draws += 1
+                self._fig_sig, self._background = fig_sig, pixels.copy()
+                self._axes = [(sig, extents[i]) for i, (sig, _) in enumerate(parts)]
+            with _hidden(all_static + [fig.patch]):
                 fig.draw(renderer)
         return _encode_png(renderer)
+
+    @staticmethod
+    def _draw_static(fig, canvas, renderer, parts, which):
+        """Draw the figure background and the static parts of the axes ``which`` only."""
+        shown = [a for i in which for a in parts[i][1]]
+        shown_ids = set(map(id, shown))
+        others = [ax.patch for i, ax in enumerate(fig.axes) if i not in set(which)]
+        # the titles are hidden here: placing them (which measures every tick
+        # label) is left to the pass that draws them
+        auto = [(ax, ax._autotitlepos) for ax in fig.axes if hasattr(ax, "_autotitlepos")]
+        try:
+            for ax, _ in auto:
+                ax._autotitlepos = False
+            with _hidden([a for a in _all_drawn(fig) if id(a) not in shown_ids] + others):
+                canvas.draw()
+                return {i: _extent(parts[i][1], renderer, fig) for i in which}
+        finally:
+            for ax, value in auto:
+                ax._autotitlepos = value
 
 
 def _all_drawn(fig):
@@ -486,7 +554,7 @@ def measure_updates(plot: Callable, start: dict, moves: Sequence[dict] = (), rep
     if not walls:
         raise ValueError("measure_updates: the plotting function rejected every update")
     return {"wall_s": statistics.median(walls), "cpu_s": statistics.median(cpus), "updates": len(walls),
-            "reused": renderer.reused_draws}
+            "reused": renderer.reused_draws, "partial": renderer.partial_draws}
 
 
 def time_update(plot: Callable, kwargs: dict, repeat: int = 7, clock: str = "wall") -> float:

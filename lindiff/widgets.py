@@ -114,7 +114,7 @@ def _numeric(values) -> bool:
 def render_png(fig, dpi: int = 80, colors: int | None = 128) -> bytes:
     """Render a matplotlib figure to PNG bytes (the frame format of the site).
 
-    With ``colors`` set, the image is reduced to a palette of that many colours
+    With ``colors`` set, the image is reduced to a palette of that many colors
     (Pillow, already a dependency of matplotlib): line plots lose nothing visible
     and the frames shrink about threefold, which keeps pages light.
     """
@@ -357,14 +357,14 @@ def _static_parts(fig):
             if id(a) not in reusable:
                 break
             static.append(a)
+        axis_sigs = tuple(_axis_signature(x) for x in axes_objects)  # runs the formatters (offset texts)
         titled = any(t.get_text() for t in (ax.title, getattr(ax, "_left_title", ax.title),
                                             getattr(ax, "_right_title", ax.title)))
         if titled and (ax.yaxis.major.formatter.get_offset() or ax.xaxis.get_label_position() == "top"
                        or ax.xaxis.get_ticks_position() in ("top", "unknown")):
             return None
         sig = (type(ax).__name__, tuple(ax.get_position().bounds), ax.axison, ax.get_frame_on(),
-               str(ax.patch.get_facecolor()), ax.get_xlim(), ax.get_ylim(),
-               tuple(_axis_signature(x) for x in axes_objects), len(static),
+               str(ax.patch.get_facecolor()), ax.get_xlim(), ax.get_ylim(), axis_sigs, len(static),
                tuple((k, sp.get_visible()) for k, sp in ax.spines.items()))
         parts.append((sig, static))
     return fig_sig, parts
@@ -514,14 +514,34 @@ def _all_drawn(fig):
 
 
 # --------------------------------------------------------------------------- timing
+#: At most this many slider moves per control are timed (spread over its live values).
+MOVES_PER_CONTROL = 10
+
+
 def _moves(controls: dict, fixed: dict) -> tuple[dict, list[dict]]:
-    """The default live parameters and one slider move to every other live value of each control."""
+    """The default live parameters, and slider moves from them to other live values of each control.
+
+    Every control is moved alone, to each of its other live values in order,
+    or to :data:`MOVES_PER_CONTROL` of them evenly spread when it has more.
+    """
     start = dict(fixed, **{n: c.initial(live=True) for n, c in controls.items()})
-    moves = [dict(start, **{n: v}) for n, c in controls.items() for v in c.options(live=True) if v != start[n]]
+    moves = []
+    for n, c in controls.items():
+        others = [v for v in c.options(live=True) if v != start[n]]
+        if len(others) > MOVES_PER_CONTROL:
+            step = (len(others) - 1) / (MOVES_PER_CONTROL - 1)
+            others = [others[round(i * step)] for i in range(MOVES_PER_CONTROL)]
+        moves += [dict(start, **{n: v}) for v in others]
     return start, moves
 
 
-def measure_updates(plot: Callable, start: dict, moves: Sequence[dict] = (), repeat: int = 7) -> dict:
+def _full_png(fig) -> bytes:
+    """The PNG of a full redraw, as the live widget displayed figures before :class:`LiveRenderer`."""
+    return fig._repr_png_() if hasattr(fig, "_repr_png_") else render_png(fig, colors=None)
+
+
+def measure_updates(plot: Callable, start: dict, moves: Sequence[dict] = (), repeat: int = 7,
+                    full_redraw: bool = False) -> dict:
     """Wall and CPU time of the live updates of an explorer, as a slider move costs them.
 
     The figure at ``start`` is drawn first (the widget's initial display, not
@@ -532,16 +552,23 @@ def measure_updates(plot: Callable, start: dict, moves: Sequence[dict] = (), rep
     is updated ``repeat`` times. Values the plotting function rejects
     (``ValueError``) are skipped.
 
+    With ``full_redraw``, each update is also timed the obvious way, right
+    after: ``plot`` again, then the figure drawn in full and encoded
+    (``fig.savefig``). That second call finds the plotting function's own
+    caches warm, so the comparison favors the full redraw.
+
     Returns
     -------
     dict
         ``wall_s`` and ``cpu_s`` (medians over the updates, seconds; CPU time
-        is :func:`time.process_time`, which a busy machine does not inflate),
-        ``updates`` (how many), ``reused`` (how many started from kept pixels).
+        is :func:`time.process_time`, which other processes on a busy machine
+        do not inflate), ``updates`` (how many), ``reused`` and ``partial``
+        (how many kept the pixels of every axes, of some axes); with
+        ``full_redraw`` also ``full_redraw_wall_s`` and ``full_redraw_cpu_s``.
     """
     renderer = LiveRenderer()
     renderer.render(plot(**start))
-    walls, cpus = [], []
+    walls, cpus, full_walls, full_cpus = [], [], [], []
     for kwargs in (list(moves) or [start] * repeat):
         w0, c0 = time.perf_counter(), time.process_time()
         try:
@@ -551,10 +578,18 @@ def measure_updates(plot: Callable, start: dict, moves: Sequence[dict] = (), rep
         renderer.render(fig)
         cpus.append(time.process_time() - c0)
         walls.append(time.perf_counter() - w0)
+        if full_redraw:
+            w0, c0 = time.perf_counter(), time.process_time()
+            _full_png(plot(**kwargs))
+            full_cpus.append(time.process_time() - c0)
+            full_walls.append(time.perf_counter() - w0)
     if not walls:
         raise ValueError("measure_updates: the plotting function rejected every update")
-    return {"wall_s": statistics.median(walls), "cpu_s": statistics.median(cpus), "updates": len(walls),
-            "reused": renderer.reused_draws, "partial": renderer.partial_draws}
+    out = {"wall_s": statistics.median(walls), "cpu_s": statistics.median(cpus), "updates": len(walls),
+           "reused": renderer.reused_draws, "partial": renderer.partial_draws}
+    if full_redraw:
+        out.update(full_redraw_wall_s=statistics.median(full_walls), full_redraw_cpu_s=statistics.median(full_cpus))
+    return out
 
 
 def time_update(plot: Callable, kwargs: dict, repeat: int = 7, clock: str = "wall") -> float:
@@ -569,20 +604,25 @@ def time_update(plot: Callable, kwargs: dict, repeat: int = 7, clock: str = "wal
     return measure_updates(plot, kwargs, repeat=repeat)[f"{clock}_s"]
 
 
-def time_registered(repeat: int = 7) -> list[dict]:
+def time_registered(repeat: int = 7, full_redraw: bool = False) -> list[dict]:
     """Median update time of every explorer created so far in this kernel.
 
     Each explorer starts at its default (live) parameters; the updates move
     one slider at a time to each of its other live values (every one a new
     value, so nothing is served from kept frames). Returns, in creation order,
     ``{"plot": name, "median_s": wall seconds, "median_cpu_s": CPU seconds,
-    "updates": n, "reused": k}``. Used by ``lindiff.bench``; ``repeat`` is
-    the number of updates of an explorer with a single live value.
+    "updates": n, "reused": k, "partial": j}`` (see :func:`measure_updates`),
+    with ``full_redraw`` also ``"full_redraw_s"`` and ``"full_redraw_cpu_s"``.
+    Used by ``lindiff.bench``; ``repeat`` is the number of updates of an
+    explorer with a single live value.
     """
     rows = []
     for plot, fixed, controls in _REGISTRY:
         start, moves = _moves(controls, fixed)
-        m = measure_updates(plot, start, moves, repeat)
-        rows.append({"plot": getattr(plot, "__name__", repr(plot)), "median_s": m["wall_s"],
-                     "median_cpu_s": m["cpu_s"], "updates": m["updates"], "reused": m["reused"]})
+        m = measure_updates(plot, start, moves, repeat, full_redraw)
+        row = {"plot": getattr(plot, "__name__", repr(plot)), "median_s": m["wall_s"], "median_cpu_s": m["cpu_s"],
+               "updates": m["updates"], "reused": m["reused"], "partial": m["partial"]}
+        if full_redraw:
+            row.update(full_redraw_s=m["full_redraw_wall_s"], full_redraw_cpu_s=m["full_redraw_cpu_s"])
+        rows.append(row)
     return rows

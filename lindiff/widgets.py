@@ -434,9 +434,16 @@ class LiveRenderer:
 
     def __init__(self):
         self._fig_sig = None
-        self._axes = []          # per axes: (signature, pixel rectangle of its static parts)
+        self._prev = None        # (figure, its parts, its renderer) whose static pixels are kept
+        self._extents = {}       # pixel rectangles of the kept axes, computed when first needed
         self._background = None  # the kept pixels (rows x columns x RGBA)
         self.full_draws = self.partial_draws = self.reused_draws = 0
+
+    def _extent_of(self, i):
+        if i not in self._extents:
+            fig, parts, renderer = self._prev
+            self._extents[i] = _extent(parts[i][1], renderer, fig)
+        return self._extents[i]
 
     def render(self, fig) -> bytes:
         """PNG bytes of ``fig`` (at its own dpi), as a live update displays them."""
@@ -452,35 +459,40 @@ class LiveRenderer:
             renderer = canvas.get_renderer()
             if split is None:
                 canvas.draw()
-                self._fig_sig, self._axes, self._background = None, [], None
+                self._fig_sig, self._prev, self._extents, self._background = None, None, {}, None
                 self.full_draws += 1
                 return _encode_png(renderer)
             fig_sig, parts = split
             all_static = [a for _, static in parts for a in static]
-            same_fig = fig_sig == self._fig_sig
-            keep = [same_fig and sig == old[0] for (sig, _), old in zip(parts, self._axes)] if same_fig \
-                else [False] * len(parts)
+            old_parts = self._prev[1] if self._prev is not None and fig_sig == self._fig_sig else None
+            keep = [old_parts is not None and sig == old[0] for (sig, _), old in zip(parts, old_parts or [])] \
+                or [False] * len(parts)
             pixels = np.asarray(renderer.buffer_rgba())
             if parts and all(keep):
                 pixels[...] = self._background
                 self.reused_draws += 1
+                # the kept pixels are those of the new figure's static parts too (same signatures)
+                extents = self._extents
             else:
-                redraw = [i for i, k in enumerate(keep) if not k] if any(keep) else list(range(len(parts)))
-                extents = self._draw_static(fig, canvas, renderer, parts, redraw)
-                kept = [self._axes[i][1] for i, k in enumerate(keep) if k]
-                if kept and _disjoint(kept + list(extents.values())):
-                    for i, k in enumerate(keep):
-                        if k:
-                            r0, r1, c0, c1 = self._axes[i][1]
+                redraw = [i for i, k in enumerate(keep) if not k]
+                self._draw_static(fig, canvas, renderer, parts, redraw)
+                extents = {}
+                if any(keep):
+                    extents = {i: self._extent_of(i) for i, k in enumerate(keep) if k}
+                    new = {i: _extent(parts[i][1], renderer, fig) for i in redraw}
+                    if _disjoint(list(extents.values()) + list(new.values())):
+                        for i, (r0, r1, c0, c1) in extents.items():
                             pixels[r0:r1, c0:c1] = self._background[r0:r1, c0:c1]
-                            extents[i] = self._axes[i][1]
-                    self.partial_draws += 1
+                        extents.update(new)
+                        self.partial_draws += 1
+                    else:  # overlapping axes: draw the static parts of every axes
+                        self._draw_static(fig, canvas, renderer, parts, range(len(parts)))
+                        extents = {}
+                        self.full_draws += 1
                 else:
-                    if kept:  # overlapping axes: draw the static parts of every axes
-                        extents = self._draw_static(fig, canvas, renderer, parts, range(len(parts)))
                     self.full_draws += 1
-                self._fig_sig, self._background = fig_sig, pixels.copy()
-                self._axes = [(sig, extents[i]) for i, (sig, _) in enumerate(parts)]
+                self._background = pixels.copy()
+            self._fig_sig, self._prev, self._extents = fig_sig, (fig, parts, renderer), dict(extents)
             with _hidden(all_static + [fig.patch]):
                 fig.draw(renderer)
         return _encode_png(renderer)
@@ -488,9 +500,9 @@ class LiveRenderer:
     @staticmethod
     def _draw_static(fig, canvas, renderer, parts, which):
         """Draw the figure background and the static parts of the axes ``which`` only."""
-        shown = [a for i in which for a in parts[i][1]]
-        shown_ids = set(map(id, shown))
-        others = [ax.patch for i, ax in enumerate(fig.axes) if i not in set(which)]
+        which = set(which)
+        shown_ids = {id(a) for i in which for a in parts[i][1]}
+        others = [ax.patch for i, ax in enumerate(fig.axes) if i not in which]
         # the titles are hidden here: placing them (which measures every tick
         # label) is left to the pass that draws them
         auto = [(ax, ax._autotitlepos) for ax in fig.axes if hasattr(ax, "_autotitlepos")]
@@ -499,7 +511,6 @@ class LiveRenderer:
                 ax._autotitlepos = False
             with _hidden([a for a in _all_drawn(fig) if id(a) not in shown_ids] + others):
                 canvas.draw()
-                return {i: _extent(parts[i][1], renderer, fig) for i in which}
         finally:
             for ax, value in auto:
                 ax._autotitlepos = value

@@ -322,7 +322,8 @@ def bench_widgets(report, pages, widget_repeat):
     """Only the live widgets: each page executed as in a kernel, then its widgets timed."""
     widgets = {}
     for page in pages:
-        _, timings = execute_page(page, widget_repeat, static=False)
+        seconds, timings = execute_page(page, widget_repeat, static=False)
+        print(f"  # {page}: executed in {seconds:.0f} s, {len(timings)} widget(s) timed", file=sys.stderr, flush=True)
         if timings:
             widgets[page] = timings
     add_widget_rows(report, widgets)

@@ -336,6 +336,13 @@ def _static_parts(fig):
     The result is ``None`` when nothing may be reused: a layout engine moves
     the axes at draw time, or a title's position depends on the axes (a y
     offset text such as ``1e-5``, or ticks or a label above the axes).
+
+    The signature covers what the book's plotting functions vary with their
+    parameters: positions, limits, scales, tick positions and labels, axis
+    labels, offset texts and ``tick_params`` styles. Styles set directly on
+    individual tick-label texts are not in it, so a plotting function must not
+    make them depend on a slider (none does: ``tests/test_widgets.py``
+    compares the live and full drawings of every chapter's widget).
     """
     if fig.get_layout_engine() is not None:
         return None

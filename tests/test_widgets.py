@@ -223,3 +223,32 @@ def test_live_update_of_the_notation_widget_is_within_budget_in_cpu_time():
     start = {"shift": 0.5, "var_ratio": 0.25}
     moves = [dict(start, shift=s) for s in (0.6, 0.7, 0.8)]
     assert widgets.measure_updates(kl_1d_figure, start, moves)["cpu_s"] < 0.2
+
+
+L0 = float(np.exp(-4))
+CHAPTER_WIDGETS = [  # (module, plotting function, default live values, two slider moves) as in the chapters
+    ("notation", "kl_1d_figure", dict(shift=0.5, var_ratio=0.25), [dict(shift=1.0), dict(var_ratio=4.0)]),
+    ("score", "score_field_figure", dict(n=2, t=30), [dict(t=100), dict(n=3)]),
+    ("onestep", "denoiser_explorer", dict(d=100, n=50, T=2.0, noise_scale=L0), [dict(T=3.0), dict(n=150)]),
+    ("onestep", "kl_explorer", dict(n_over_d=2.0, T=2.0, noise_scale=L0), [dict(T=3.0), dict(n_over_d=5.0)]),
+    ("memorization", "statistic_histogram", dict(n_over_d=0.5, T=2.0, noise_scale=L0, reference_size=250, d=20,
+                                                 repetitions=4), [dict(T=1.0), dict(n_over_d=1.0)]),
+    ("steps", "steps_explorer", dict(steps_marked=10, ratio=3.0, T=2.0, d=20, repetitions=2),
+     [dict(steps_marked=20), dict(T=1.0)]),
+    ("ddpm", "denoiser_explorer", dict(k=1.0, ratio=0.5, t=1), [dict(t=10), dict(k=2.0)]),
+    ("ddpm", "dynamics_explorer", dict(ridge=0.3, train_time=np.inf), [dict(ridge=0.1), dict(train_time=3.0)]),
+    ("data", "patches_explorer", dict(n_train=128, size=8, model="linear DDPM"),
+     [dict(n_train=64), dict(model="one-step")]),
+    ("rmt", "mp_figure", dict(gamma=0.25, d=50, seed=0), [dict(gamma=0.5), dict(d=25)]),
+    ("author_script", "rounding_figure", dict(d=20, reference_size=1000), [dict(d=50), dict(reference_size=3000)]),
+]
+
+
+@pytest.mark.parametrize("module, name, start, moves", CHAPTER_WIDGETS, ids=[f"{m}.{n}" for m, n, *_ in CHAPTER_WIDGETS])
+def test_live_drawing_of_each_chapter_widget_equals_a_full_drawing(module, name, start, moves):
+    import importlib
+
+    plot = getattr(importlib.import_module(f"lindiff.plotting.{module}"), name)
+    renderer = widgets.LiveRenderer()
+    for kw in [start] + [dict(start, **m) for m in moves] + [start]:
+        np.testing.assert_array_equal(pixels(renderer.render(plot(**kw))), pixels(plot(**kw)._repr_png_()))

@@ -50,7 +50,7 @@ def test_grayscale_is_the_601_luma_of_the_rgb_file():
     with Image.open(data.sample_image_path()) as im:
         rgb = np.asarray(im.convert("RGB"), dtype=float)
     luma = rgb @ np.array([0.299, 0.587, 0.114])
-    # Pillow rounds the integer luma; allow one grey level
+    # Pillow rounds the integer luma; allow one gray level
     assert np.max(np.abs(data.load_grayscale() * 255 - luma)) <= 1.0
 
 

@@ -19,7 +19,7 @@ from . import new_figure, plain_log_axis, styled
 
 __all__ = ["mp_figure", "edges_figure", "deterministic_equivalent_figure"]
 
-_GREY = "#999999"
+_GRAY = "#999999"
 
 
 # --------------------------------------------------------------------------- cached draws

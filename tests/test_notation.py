@@ -12,7 +12,8 @@ one of its tables, with its one meaning. This file checks three things.
    table.
 3. The clash table of ``book/notation.md`` (the table after the label
    ``(notation-clashes)=``) lists ``T`` and ``\\mu``, the two letters with one
-   meaning in each part of the book.
+   meaning in each part of the book, and ``REQUIRED_CLASHES``' other letters,
+   whose second meaning a subscript or an argument tells apart.
 
 Each checker is a plain function, and the first tests feed it planted strings,
 so that every check is seen to fail on a bad page.
@@ -71,19 +72,23 @@ CHECKED_SYMBOLS = [
     r"\lambda_\nu", r"\nu", "k", r"\hat\sigma^2", r"\hat p", r"p_G", "g", r"\mathcal W_2",
     r"\mathrm{KL}", "H^2", r"\omega", r"\delta", "m", r"\eta", r"\varepsilon_{\rm lr}",
     r"\mathrm{ridge}", r"\tau", "n", "z", r"\epsilon", r"\epsilon_\theta", "p_N", r"\varrho_\nu",
-    r"\lambda", r"\mathcal V",
+    r"\lambda", r"\mathcal V", r"v_t", r"\sigma^2_{\rm post}", r"\mu_G", "C_G", r"\tilde\lambda_\nu",
     # one-step model and memorization
     "T", r"\ell", "a", "h", "s", "r", "D", "y", "v", "K", "j", "p_S", r"\mu", r"\Delta", "M",
-    r"\kappa", r"\Xi",
+    r"\kappa", r"\Xi", r"\varsigma_n", "q_X", r"q_{\rm train}", r"q_{\rm ref}", r"\Gamma", r"\hat\Gamma",
+    r"n_{\rm rep}", r"\zeta_\nu",
     # linear DDPM
     "t", r"\beta_t", r"\bar\alpha_t", r"\sigma_t", "W_t", "b_t", "p", r"\varphi_t",
-    r"\tilde\lambda_\nu", r"\omega_t", r"\varpi_t", "u_t",
+    r"\omega_t", r"\varpi_t", "u_t", "H_t",
     # image patches
-    r"\varsigma", "c",
+    r"\varsigma", "c", r"c_{\rm fit}", "c_2", r"\sigma_{\rm pix}", "m_4", r"\pi_i", r"\zeta", r"p^{(\zeta)}",
+    # neural denoisers
+    r"\phi_{\rm copy}",
 ]
 
-#: Letters that the clash table must list (one meaning per part of the book).
-REQUIRED_CLASHES = ["T", r"\mu"]
+#: Letters that the clash table must list: T and mu (one meaning per part of the
+#: book), then the letters with a second, local meaning.
+REQUIRED_CLASHES = ["T", r"\mu", "n", r"\delta", "v", r"\varsigma", r"\zeta", "q", "m", "c"]
 CLASH_LABEL = "(notation-clashes)="
 
 

@@ -50,6 +50,8 @@ RETIRED = [
     (r"(?<![\w\\])a_t\s*\(", r"a_t(\nu)", r"\varphi_t(\nu) (per-step contraction)"),
     (r"(?<![\w\\])s_\s*\{?\s*\\nu", r"s_\nu", r"\tilde\lambda_\nu (sampled variance)"),
     (r"p_\{\s*\\(?:rm|mathrm)\s*\{?\s*emp", r"p_{\rm emp}", r"\hat p (empirical Gaussian)"),
+    (r"(?<![\w\\])C_G\b", r"C_G", r"\Sigma_G (covariance of p_G)"),
+    (r"(?<![\w\\])m_G\b", r"m_G", r"\mu_G (mean of p_G; m is the Stieltjes transform)"),
     (r"\\kappa(?![a-zA-Z])", r"\kappa", r"\omega_t (DDPM); kappa is the memorization kernel constant only"),
     # eta is the eta-transform only; these are the ways a learning rate appears
     (r"\\eta\s*(?:\\,|\\;|\\!)?\s*(?:K\b|r\b|r_|\\tau\b|\\nabla)", r"\eta K, \eta r (learning rate)",
@@ -72,7 +74,7 @@ CHECKED_SYMBOLS = [
     r"\lambda_\nu", r"\nu", "k", r"\hat\sigma^2", r"\hat p", r"p_G", "g", r"\mathcal W_2",
     r"\mathrm{KL}", "H^2", r"\omega", r"\delta", "m", r"\eta", r"\varepsilon_{\rm lr}",
     r"\mathrm{ridge}", r"\tau", "n", "z", r"\epsilon", r"\epsilon_\theta", "p_N", r"\varrho_\nu",
-    r"\lambda", r"\mathcal V", r"v_t", r"\sigma^2_{\rm post}", r"\mu_G", "C_G", r"\tilde\lambda_\nu",
+    r"\lambda", r"\mathcal V", r"v_t", r"\sigma^2_{\rm post}", r"\mu_G", r"\Sigma_G", r"\tilde\lambda_\nu",
     # one-step model and memorization
     "T", r"\ell", "a", "h", "s", "r", "D", "y", "v", "K", "j", "p_S", r"\mu", r"\Delta", "M",
     r"\kappa", r"\Xi", r"\varsigma_n", "q_X", r"q_{\rm train}", r"q_{\rm ref}", r"\Gamma", r"\hat\Gamma",
@@ -212,6 +214,8 @@ PLANTED_PAGE = """\
     (r"variances $s_\nu$", r"s_\nu"),
     (r"the law $p_{\rm emp}$", r"p_{\rm emp}"),
     (r"$\kappa = 1 - \bar\alpha_t$", r"\kappa"),
+    (r"$p_G = \mathcal N(m_G, C_G)$", r"C_G"),
+    (r"$p_G = \mathcal N(m_G, C_G)$", r"m_G"),
     (r"after $K$ steps, $\tau = \eta K$", r"\eta K, \eta r (learning rate)"),
     (r"after $K$ steps, $\tau = \eta K$", r"\tau = \eta K (learning rate)"),
     (r"$(1 - 2\eta\,r_t(\nu))^K$", r"\eta K, \eta r (learning rate)"),

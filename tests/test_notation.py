@@ -90,7 +90,7 @@ CHECKED_SYMBOLS = [
 
 #: Letters that the clash table must list: T and mu (one meaning per part of the
 #: book), then the letters with a second, local meaning.
-REQUIRED_CLASHES = ["T", r"\mu", "n", r"\delta", "v", r"\varsigma", r"\zeta", "q", "m", "c"]
+REQUIRED_CLASHES = ["T", r"\mu", "n", r"\delta", "v", r"\varsigma", r"\zeta", "q", "y", "m", "c"]
 CLASH_LABEL = "(notation-clashes)="
 
 

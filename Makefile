@@ -133,7 +133,7 @@ chromium:
 	fi
 
 # Benchmarks (not part of make test; tests/test_bench.py runs a tiny version).
-# The recorded run is shown on the page book/performance.md. The whole-site size
+# The recorded run is shown in the appendix book/reproducing.md. The whole-site size
 # is read from _build/html, so build the site first for an up-to-date figure.
 bench: setup
 	$(BIN)/python -m lindiff.bench

@@ -26,7 +26,7 @@ and repetition it
 
 :class:`Ingredients` switches each peculiarity off, one at a time, and
 :func:`run_variants` repeats the whole computation over fresh training and reference
-sets, for several such switches on the same draws. Kernel overlaps in exact arithmetic, the statistic ``𝔪`` and the exact relative
+sets, for several such switches on the same draws. Kernel overlaps in exact arithmetic, the statistic ``Γ`` and the exact relative
 distance live in :mod:`lindiff.memorization`; this module reproduces the script's own
 arithmetic, rounding included.
 """
@@ -326,7 +326,7 @@ def generated_gaussian(X, W, b, T: float, noise_scale: float, transposed: bool =
 
 # --------------------------------------------------------------------------- kernel distance
 def _bandwidth32(n: int, d: int, std: float):
-    """The script's bandwidth ``ε = σ (1/n)^{1/d}`` as a float32 number."""
+    """The script's bandwidth ``ς = σ (1/n)^{1/d}`` as a float32 number."""
     return _F32(std) * _F32((1.0 / n) ** (1.0 / d))
 
 
@@ -341,7 +341,7 @@ def _self_terms32(ns: np.ndarray, d: int, std: float) -> np.ndarray:
 
 
 def self_term(n: int, d: int, std: float = 1.0, float32: bool = True) -> float:
-    """The script's self term ``n / (sqrt(2π) (2ε²)^{d/2} n²)`` with ``ε = σ n^{−1/d}`` (``eq-script-self``).
+    """The script's self term ``n / (sqrt(2π) (2ς²)^{d/2} n²)`` with ``ς = σ n^{−1/d}`` (``eq-script-self``).
 
     The script's pair sum over ``j, k`` is ``n`` in float32: the diagonal terms are
     exactly ``1`` and the pair terms of distinct points fall below float32
@@ -401,17 +401,17 @@ def _check_gaussian(p):
 
 
 def _cross_factor(n: int, g: np.ndarray, eps2: float, cutoff: bool) -> float:
-    """``2 / (n sqrt(2π det C))``, ``C = Σ + ε² I``, with the script's float32 ``2π``."""
+    """``2 / (n sqrt(2π det C))``, ``C = Σ + ς² I``, with the script's float32 ``2π``."""
     logdet = float(np.sum(np.log(g + eps2)))
     if cutoff and logdet < _LOG_CUTOFF:
-        raise ValueError(f"det(Σ + ε² I) = e^{logdet:.1f} is below the cutoff e^-25: the script divides by zero "
+        raise ValueError(f"det(Σ + ς² I) = e^{logdet:.1f} is below the cutoff e^-25: the script divides by zero "
                          "here (std too small for this d and n)")
     two_pi = float(_F32(2.0) * _F32(math.pi))
     return 2.0 / (n * math.exp(0.5 * (math.log(two_pi) + logdet)))
 
 
 def _kernel_values(mean, g, U, points, eps2):
-    """``exp(−½ (μ − x)ᵀ C⁻¹ (μ − x))`` for each row ``x``, ``C = U diag(g + ε²) Uᵀ`` (float64)."""
+    """``exp(−½ (μ − x)ᵀ C⁻¹ (μ − x))`` for each row ``x``, ``C = U diag(g + ς²) Uᵀ`` (float64)."""
     y = (mean - points) @ U
     return np.exp(-0.5 * np.einsum("ij,ij->i", y * (1.0 / (g + eps2)), y))
 
@@ -429,10 +429,10 @@ def cross_term(p: Gaussian, points, std: float = 1.0, float32_accumulation: bool
                cutoff: bool = True) -> float:
     """The script's cross term ``2 / (n sqrt(2π det C)) · Σ_i exp(−½ (μ − x_i)ᵀ C⁻¹ (μ − x_i))``.
 
-    ``C = Σ + ε² I`` with the float32 bandwidth ``ε = σ n^{−1/d}`` of the ``n`` points
+    ``C = Σ + ς² I`` with the float32 bandwidth ``ς = σ n^{−1/d}`` of the ``n`` points
     (equation ``eq-script-distance``). The kernel values are doubles; the script adds
     them to a float32 accumulator (:func:`float32_sum`). The determinant cutoff does
-    not act at the script's parameters: ``det C ≥ ε^{2d} = σ^{2d}/n²``, above
+    not act at the script's parameters: ``det C ≥ ς^{2d} = σ^{2d}/n²``, above
     ``e^{−25}`` for ``σ = 1`` and ``n < e^{12.5}``. Where it would act, the script
     divides by zero, and this function raises ``ValueError``.
 
@@ -492,8 +492,8 @@ def _hellinger2(mean_p, g, U, mean, s2, cutoff):
 def hellinger2_script(p: Gaussian, mean: float, std: float, cutoff: bool = True) -> float:
     """The script's squared Hellinger distance of ``p`` to ``N(mean·1, std² I)`` (``eq-script-hellinger``).
 
-    ``H² = 1 − 2^{d/2} det(Σ)^{1/4} σ^{d/2} det(Σ + σ² I)^{−1/2} exp(−¼ δᵀ (Σ + σ² I)⁻¹ δ)``
-    with ``δ = μ_p − mean·1``; with ``cutoff``, every determinant below ``e^{−25}`` is
+    ``H² = 1 − 2^{d/2} det(C_G)^{1/4} σ^{d/2} det(C_G + σ² I)^{−1/2} exp(−¼ eᵀ (C_G + σ² I)⁻¹ e)``
+    with ``e = μ_p − mean·1`` and ``C_G`` the covariance of ``p``; with ``cutoff``, every determinant below ``e^{−25}`` is
     set to ``0``. The determinants are products of the eigenvalues that ``p``
     carries, evaluated in log space. Without the cutoff this is the exact ``H²`` of
     ``p`` (:func:`lindiff.gaussian.hellinger2`).
@@ -567,12 +567,12 @@ class _ReferenceNormals:
 def _reference_values(mean_p, g, U, mean, std, eps2, normals, null_rng, settled=None):
     """Kernel values ``exp(−½ (μ_p − x)ᵀ C⁻¹ (μ_p − x))`` of ``normals.size`` fresh points ``x ~ N(mean·1, std² I)``.
 
-    The target is isotropic, so in the eigenbasis ``U`` of ``C = Σ + ε² I`` the
+    The target is isotropic, so in the eigenbasis ``U`` of ``C = Σ + ς² I`` the
     coordinates of ``x − μ_p`` are independent ``N(m_k, std²)`` with
     ``m = Uᵀ(mean·1 − μ_p)``, and the kernel value of a point is ``exp(−q/2)`` with
     ``q = Σ_k (m_k + std z_k)²/c_k``. Directions where ``Σ`` has no variance
-    (``g ≤ 10⁻¹² ε²``, rounding level) share ``c = ε²`` and together contribute
-    ``std²/ε²`` times one noncentral chi-square variable. So a point costs one normal
+    (``g ≤ 10⁻¹² ς²``, rounding level) share ``c = ς²`` and together contribute
+    ``std²/ς²`` times one noncentral chi-square variable. So a point costs one normal
     draw per direction of ``Σ``, not ``d``, and the values have the law of the
     script's (drawn in double precision here; the script rounds its points to
     float32, which moves a kernel value by a relative amount below ``10⁻³``).
@@ -634,8 +634,8 @@ def _reference_cross(mean_p, g, U, mean, std, eps2, normals, null_rng, factor, d
 def reference_kernel_values(p: Gaussian, size: int, mean: float = 10.0, std: float = 1.0, seed: int = 0) -> np.ndarray:
     """Kernel values of ``p`` at a fresh reference sample of ``size`` points, drawn as :func:`run_variants` draws them.
 
-    ``exp(−½ (μ_p − x_i)ᵀ (Σ + ε² I)⁻¹ (μ_p − x_i))`` for ``x_i ~ N(mean·1, std² I)``, with
-    the script's float32 bandwidth ``ε = std · size^{−1/d}``, sampled in the
+    ``exp(−½ (μ_p − x_i)ᵀ (Σ + ς² I)⁻¹ (μ_p − x_i))`` for ``x_i ~ N(mean·1, std² I)``, with
+    the script's float32 bandwidth ``ς = std · size^{−1/d}``, sampled in the
     eigenbasis of ``Σ`` (one normal draw per direction of ``Σ`` and one noncentral
     chi-square draw per point for the rest). The law is that of the values at
     explicit points; the appendix checks it against them.

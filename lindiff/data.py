@@ -1,30 +1,44 @@
-"""Real data: grayscale patches of the photograph that ships with matplotlib.
+"""Real data: grayscale patches of images that ship with matplotlib.
 
 Chapter ``book/image_patches.md`` (equations ``eq-data-*``) uses everything
-here. The photograph (``grace_hopper.jpg``, 512 × 600 pixels, RGB) is part of
-matplotlib's installed ``mpl-data`` folder, so the book works offline and needs
-no dependency beyond matplotlib and Pillow (which matplotlib requires).
+here. Three images of matplotlib's installed ``mpl-data/sample_data`` folder
+are available (:data:`SAMPLE_IMAGES`), so the book works offline and needs no
+dependency beyond matplotlib and Pillow (which matplotlib requires):
+
+* ``"photograph"``: ``grace_hopper.jpg``, a portrait, 512 × 600 pixels, RGB
+  (the chapter's main data set);
+* ``"mri"``: ``s1045.ima.gz``, a sagittal MRI slice of a head, 256 × 256
+  pixels, 16-bit, about half of it exactly black background;
+* ``"terrain"``: ``jacksboro_fault_dem.npz``, a digital elevation model (an
+  "image" of a landscape, heights in meters), 403 × 344 samples.
 
 Pipeline
 --------
-1. :func:`load_grayscale`: the photograph as floats in ``[0, 1]`` (Pillow's
-   ``"L"`` conversion, the ITU-R 601-2 luma ``0.299 R + 0.587 G + 0.114 B``,
-   rounded to 8 bits, divided by 255).
+1. :func:`load_grayscale`: the image as floats in ``[0, 1]`` (the photograph:
+   Pillow's ``"L"`` conversion, the ITU-R 601-2 luma
+   ``0.299 R + 0.587 G + 0.114 B``, rounded to 8 bits, divided by 255; the
+   others: divided by their maximum (MRI) or mapped linearly from
+   ``[min, max]`` (terrain)).
 2. :func:`extract_patches`: every overlapping ``p × p`` patch (stride 1),
    flattened row by row into a vector of ``d = p²`` pixels.
 3. :func:`standardize` (equation ``eq-data-standardize``): subtract the
-   per-pixel mean over the pool and divide by one global scale ``s`` with
-   ``s² = tr C / d`` (``C`` the pool covariance, normalized by the number of
-   patches), so the standardized pool has mean exactly 0 and ``tr Σ = d``.
-4. :func:`patch_pool` bundles the three (cached per patch size) into a
-   :class:`PatchPool`, whose mean and covariance define the population
-   Gaussian of the chapter.
+   per-pixel mean over the pool and divide by one global scale ``σ_pix`` with
+   ``σ_pix² = tr Σ_raw / d`` (``Σ_raw`` the pool covariance, normalized by the
+   number of patches), so the standardized pool has mean exactly 0 and
+   ``tr Σ = d``.
+4. :func:`patch_pool` bundles the three (cached per image and patch size)
+   into a :class:`PatchPool`, whose mean and covariance define the Gaussian
+   surrogate of the chapter.
 
 Training and held-out sets are drawn from the pool with a seeded
 ``numpy.random.Generator`` (:func:`sample_patches`, :func:`held_out_patches`).
 :func:`fit_power_law` fits ``λ_ν ∝ ν^(−k)`` to a spectrum by least squares in
-log–log coordinates (equation ``eq-data-powerlaw``). Two statistics beyond
-second moments close the module: :func:`nearest_neighbor_distances` and
+log–log coordinates (equation ``eq-data-powerlaw``). The fourth-moment theory
+of the ``d/N`` law: :func:`contrast_moments` (the moments of the implied
+scale-mixture contrast ``ς``) and :func:`refit_kl_coefficients` (the first
+two coefficients of the expected KL of the refitted Gaussian in powers of
+``γ = d/N``, equation ``eq-data-next-order``). Two statistics beyond second
+moments close the module: :func:`nearest_neighbor_distances` and
 :func:`difference_kurtosis`.
 """
 
@@ -37,11 +51,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ._validate import as_data_matrix, as_finite_array, as_generator, as_int
+from ._validate import as_data_matrix, as_finite_array, as_generator, as_int, as_positive_float
 from .gaussian import Gaussian, kl_divergence
 
 __all__ = [
     "SAMPLE_IMAGE",
+    "SAMPLE_IMAGES",
     "sample_image_path",
     "load_grayscale",
     "extract_patches",
@@ -53,6 +68,9 @@ __all__ = [
     "training_and_held_out",
     "fit_power_law",
     "kl_to_population",
+    "refit_kl",
+    "contrast_moments",
+    "refit_kl_coefficients",
     "nearest_neighbor_distances",
     "horizontal_differences",
     "excess_kurtosis",
@@ -62,37 +80,77 @@ __all__ = [
 #: File name of the photograph in matplotlib's ``mpl-data/sample_data`` folder.
 SAMPLE_IMAGE = "grace_hopper.jpg"
 
+#: The images of matplotlib's ``mpl-data/sample_data`` folder that :func:`patch_pool` accepts:
+#: name -> file name.
+SAMPLE_IMAGES = {
+    "photograph": SAMPLE_IMAGE,
+    "mri": "s1045.ima.gz",
+    "terrain": "jacksboro_fault_dem.npz",
+}
 
-# --------------------------------------------------------------------------- the photograph
-def sample_image_path() -> Path:
-    """Path of the sample photograph inside matplotlib's installed data (no download).
+
+def _check_image_name(image) -> str:
+    if not isinstance(image, str) or image not in SAMPLE_IMAGES:
+        raise ValueError(f"image must be one of {sorted(SAMPLE_IMAGES)}, got {image!r}")
+    return image
+
+
+# --------------------------------------------------------------------------- the images
+def sample_image_path(image: str = "photograph") -> Path:
+    """Path of a sample image inside matplotlib's installed data (no download).
 
     ``matplotlib.cbook.get_sample_data`` only looks up the installed
     ``mpl-data/sample_data`` folder; it never touches the network.
     """
     from matplotlib import cbook
 
-    return Path(cbook.get_sample_data(SAMPLE_IMAGE, asfileobj=False))
+    return Path(cbook.get_sample_data(SAMPLE_IMAGES[_check_image_name(image)], asfileobj=False))
 
 
-@functools.lru_cache(maxsize=1)
-def _photograph() -> np.ndarray:
-    from PIL import Image
+def _read_image(image: str) -> np.ndarray:
+    path = sample_image_path(image)
+    if image == "photograph":
+        from PIL import Image
 
-    with Image.open(sample_image_path()) as im:
-        gray = np.asarray(im.convert("L"), dtype=float) / 255.0
+        with Image.open(path) as im:
+            return np.asarray(im.convert("L"), dtype=float) / 255.0
+    if image == "mri":
+        import gzip
+
+        # 256 × 256 unsigned 16-bit integers, as matplotlib's own MRI example reads them
+        with gzip.open(path) as f:
+            raw = np.frombuffer(f.read(), dtype=np.uint16).reshape(256, 256).astype(float)
+        return raw / raw.max()
+    with np.load(path) as npz:  # terrain: heights in meters
+        z = npz["elevation"].astype(float)
+    return (z - z.min()) / (z.max() - z.min())
+
+
+@functools.lru_cache(maxsize=len(SAMPLE_IMAGES))
+def _image(image: str) -> np.ndarray:
+    gray = _read_image(image)
     gray.setflags(write=False)
     return gray
 
 
-def load_grayscale() -> np.ndarray:
-    """The sample photograph in grayscale, floats in ``[0, 1]``, shape ``(600, 512)`` (rows, columns).
+def _photograph() -> np.ndarray:
+    return _image("photograph")
 
-    Pillow's ``"L"`` mode: luma ``0.299 R + 0.587 G + 0.114 B`` rounded to
-    8 bits, divided here by 255. The file is read once per process; the
+
+_photograph.cache_clear = _image.cache_clear  # tests clear the cache through this name
+
+
+def load_grayscale(image: str = "photograph") -> np.ndarray:
+    """A sample image in grayscale, floats in ``[0, 1]``, shape (rows, columns).
+
+    ``"photograph"`` (default): shape ``(600, 512)``, Pillow's ``"L"`` mode,
+    luma ``0.299 R + 0.587 G + 0.114 B`` rounded to 8 bits, divided here by
+    255. ``"mri"``: shape ``(256, 256)``, the 16-bit values divided by their
+    maximum. ``"terrain"``: shape ``(344, 403)``, elevations mapped linearly
+    from ``[min, max]`` to ``[0, 1]``. Each file is read once per process; the
     returned array is a fresh, writable copy.
     """
-    return _photograph().copy()
+    return _image(_check_image_name(image)).copy()
 
 
 def _as_image(image) -> np.ndarray:
@@ -171,7 +229,7 @@ def standardize(patches):
 # --------------------------------------------------------------------------- the pool
 @dataclass(frozen=True, eq=False)
 class PatchPool:
-    """All standardized ``p × p`` patches of the photograph, and the population they define.
+    """All standardized ``p × p`` patches of an image, and the Gaussian surrogate they define.
 
     Attributes
     ----------
@@ -180,13 +238,15 @@ class PatchPool:
     patches : ndarray, shape (n, d)
         Standardized patches (:func:`standardize`), read-only.
     positions : ndarray of int, shape (n, 2)
-        Top-left pixel ``(row, column)`` of each patch in the photograph.
+        Top-left pixel ``(row, column)`` of each patch in the image.
     pixel_mean : ndarray, shape (d,)
         Per-pixel mean of the raw patches (intensity in ``[0, 1]``).
     scale : float
         Global scale: raw patch ``= pixel_mean + scale · standardized patch``.
     image_shape : tuple of int
-        Shape ``(H, W)`` of the photograph.
+        Shape ``(H, W)`` of the image.
+    image : str
+        Name of the image in :data:`SAMPLE_IMAGES`.
     """
 
     size: int
@@ -195,6 +255,7 @@ class PatchPool:
     pixel_mean: np.ndarray
     scale: float
     image_shape: tuple
+    image: str = "photograph"
 
     @property
     def dim(self) -> int:
@@ -206,15 +267,36 @@ class PatchPool:
 
     @functools.cached_property
     def population(self) -> Gaussian:
-        """``N(0, Σ)`` with ``Σ = (1/n) Σ_i z_i z_iᵀ``, the mean and covariance of the whole pool.
+        """``N(0, Σ)`` with ``Σ = (1/n) Σ_i x_i x_iᵀ``, the mean and covariance of the whole pool.
 
-        Its mean is exactly 0 and ``tr Σ = d`` by construction. The
+        The Gaussian surrogate of the pool: every KL of the chapter is to this
+        Gaussian, not to the (non-Gaussian) distribution of the patches. Its
+        mean is exactly 0 and ``tr Σ = d`` by construction. The
         eigendecomposition is computed once and reused by every KL.
         """
         Z = self.patches
         cov = (Z.T @ Z) / Z.shape[0]
         w, V = np.linalg.eigh(0.5 * (cov + cov.T))
         return Gaussian.from_eigh(np.zeros(self.dim), np.clip(w, 0.0, None), V)
+
+    @functools.cached_property
+    def whitened_sq_norms(self) -> np.ndarray:
+        """``|Σ^(−1/2) x_i|²`` for every patch of the pool (read-only), ``Σ`` the surrogate covariance.
+
+        The squared norms of the whitened patches, whose moments enter
+        theorem ``thm-data-dn-coefficient`` (``m_4`` is the mean of their
+        squares) and :func:`contrast_moments`. Computed in blocks of rows, so
+        that the whitened pool (as large as the pool) is never held in memory.
+        """
+        pop = self.population
+        T = pop.eigvecs / np.sqrt(pop.eigvals)  # x -> Σ^(−1/2) x in the eigenbasis (the mean is 0)
+        out = np.empty(len(self))
+        step = 16_384
+        for a in range(0, len(self), step):
+            Wb = self.patches[a:a + step] @ T
+            out[a:a + step] = np.einsum("ij,ij->i", Wb, Wb)
+        out.setflags(write=False)
+        return out
 
     @property
     def spectrum(self) -> np.ndarray:
@@ -234,8 +316,8 @@ _MAX_POOL_ENTRIES = 50_000_000
 
 
 @functools.lru_cache(maxsize=8)
-def _cached_pool(size: int, max_patches: int | None, seed: int) -> PatchPool:
-    img = _photograph()
+def _cached_pool(size: int, max_patches: int | None, seed: int, image: str = "photograph") -> PatchPool:
+    img = _image(image)
     H, W = img.shape
     n_all = (H - size + 1) * (W - size + 1)
     if max_patches is not None and max_patches < n_all:
@@ -258,16 +340,18 @@ def _cached_pool(size: int, max_patches: int | None, seed: int) -> PatchPool:
     Z = raw
     for arr in (Z, positions, mean):
         arr.setflags(write=False)
-    return PatchPool(size, Z, positions, mean, scale, (H, W))
+    return PatchPool(size, Z, positions, mean, scale, (H, W), image)
 
 
-def patch_pool(size: int = 8, max_patches: int | None = None, seed: int = 0) -> PatchPool:
-    """The standardized pool of ``size × size`` patches of the photograph (cached per argument).
+def patch_pool(size: int = 8, max_patches: int | None = None, seed: int = 0,
+               image: str = "photograph") -> PatchPool:
+    """The standardized pool of ``size × size`` patches of an image (cached per argument).
 
     Parameters
     ----------
     size : int
-        Patch side ``p`` in ``[1, 512]``; ``d = p²``.
+        Patch side ``p``, at most the smaller side of the image
+        (512 for the photograph); ``d = p²``.
     max_patches : int, optional
         Keep only this many patch positions, drawn without replacement with
         ``numpy.random.default_rng(seed)``; ``None`` (default) keeps all
@@ -277,13 +361,17 @@ def patch_pool(size: int = 8, max_patches: int | None = None, seed: int = 0) -> 
         ``max_patches``) raises ``ValueError``.
     seed : int
         Seed of the subsampling (unused without ``max_patches``).
+    image : str
+        A key of :data:`SAMPLE_IMAGES`: ``"photograph"`` (default), ``"mri"``
+        or ``"terrain"``.
 
     Returns
     -------
     PatchPool
         Shared between calls with the same arguments (its arrays are read-only).
     """
-    H, W = _photograph().shape
+    image = _check_image_name(image)
+    H, W = _image(image).shape
     size = _as_patch_size(size, (H, W))
     seed = as_int(seed, "seed", minimum=0)
     if max_patches is not None:
@@ -296,7 +384,7 @@ def patch_pool(size: int = 8, max_patches: int | None = None, seed: int = 0) -> 
             f"a pool of {n_kept} patches of size {size} would hold {n_kept * size * size:.2e} numbers "
             f"(limit {_MAX_POOL_ENTRIES:.0e}, about 400 MB): pass max_patches <= {_MAX_POOL_ENTRIES // (size * size)}"
         )
-    return _cached_pool(size, max_patches, seed)
+    return _cached_pool(size, max_patches, seed, image)
 
 
 def _check_pool(pool) -> PatchPool:
@@ -336,7 +424,7 @@ def sample_patches(pool: PatchPool, n: int, rng: np.random.Generator, return_ind
 def held_out_patches(pool: PatchPool, exclude, n: int, rng: np.random.Generator, return_indices: bool = False):
     """``n`` pool patches that share **no pixel** with any patch of ``exclude``.
 
-    Neighbouring patches of the pool overlap (a shift by one pixel keeps
+    Neighboring patches of the pool overlap (a shift by one pixel keeps
     ``p(p − 1)`` of the ``p²`` pixels), so a held-out set drawn from the
     whole pool would contain near-copies of training patches. Here every
     position within ``p − 1`` pixels (in both directions) of an excluded
@@ -473,24 +561,195 @@ def kl_to_population(p: Gaussian, population: Gaussian) -> float:
     return kl_divergence(p, population)
 
 
+# --------------------------------------------------------------------------- the d/N law for non-Gaussian data
+def refit_kl(X, population: Gaussian) -> tuple:
+    """Both KLs per dimension between the refitted Gaussian ``p̂ = N(x̄, S)`` of ``X`` and ``population``.
+
+    The object of theorem ``thm-data-dn-coefficient`` of ``book/image_patches.md``:
+    ``S`` is the centered empirical covariance (normalized by ``N``). Computed
+    in the whitened basis of ``population`` (which must have a density), where
+    ``population`` is ``N(0, I)`` and ``p̂`` is ``N(w̄, S_w)``:
+    ``KL(p̂ ‖ p) = ½(tr S_w − d − ln det S_w + |w̄|²)`` and
+    ``KL(p ‖ p̂) = ½(tr S_w⁻¹ − d + ln det S_w + w̄ᵀ S_w⁻¹ w̄)``.
+
+    Returns
+    -------
+    (ts, st) : tuple of float
+        ``KL(population ‖ p̂)/d`` and ``KL(p̂ ‖ population)/d`` in nats;
+        both ``inf`` when ``S`` is singular (``N <= d``: ``p̂`` is degenerate).
+    """
+    if not isinstance(population, Gaussian):
+        raise TypeError(f"population must be a lindiff.Gaussian, got {type(population).__name__}")
+    if population.is_degenerate:
+        raise ValueError("population must have a positive definite covariance")
+    X = as_data_matrix(X, "X", min_rows=2)
+    d = population.dim
+    if X.shape[1] != d:
+        raise ValueError(f"X must have d = {d} columns (the dimension of population), got {X.shape[1]}")
+    # whitening map x -> Σ^(−1/2)(x − μ), in the eigenbasis of Σ
+    Wt = ((X - population.mean) @ population.eigvecs) / np.sqrt(population.eigvals)
+    wbar = Wt.mean(axis=0)
+    C = Wt - wbar
+    lam, V = np.linalg.eigh(C.T @ C / X.shape[0])
+    if lam.min() <= 1e-12 * lam.max():  # rank-deficient S (rounding-level threshold)
+        return math.inf, math.inf
+    st = 0.5 * (float(np.sum(lam)) - d - float(np.sum(np.log(lam))) + float(wbar @ wbar))
+    proj = V.T @ wbar
+    ts = 0.5 * (float(np.sum(1.0 / lam)) - d + float(np.sum(np.log(lam))) + float(np.sum(proj**2 / lam)))
+    return ts / d, st / d
+
+
+def contrast_moments(whitened=None, orders=(2, 3), *, sq_norms=None, dim: int | None = None) -> np.ndarray:
+    """Moments ``E ς^n`` of the contrast ``ς`` implied by whitened data, for each ``n`` in ``orders``.
+
+    For a Gaussian scale mixture ``w = √ς z`` (``z ~ N(0, I_d)`` independent of
+    ``ς``, ``E ς = 1``), ``E|w|^(2n) = E ς^n · d(d + 2)⋯(d + 2n − 2)``. This
+    function inverts that relation on data: it returns
+    ``mean(|w_i|^(2n)) / (d(d + 2)⋯(d + 2n − 2))``. For Gaussian data every
+    moment is 1 (up to sampling error); ``n = 2`` gives ``m_4 / (d(d + 2))``
+    with ``m_4 = E|w|⁴`` of theorem ``thm-data-dn-coefficient``.
+    Chapter ``book/image_patches.md`` (section "How far is N = ∞?").
+
+    Parameters
+    ----------
+    whitened : array_like, shape (n, d), optional
+        Whitened points ``w_i = Σ^(−1/2)(x_i − μ)``.
+    orders : sequence of int
+        Orders ``n >= 1``.
+    sq_norms : array_like, shape (n,), optional
+        Instead of ``whitened``: the squared norms ``|w_i|²`` (for example
+        :attr:`PatchPool.whitened_sq_norms`), with ``dim = d``.
+    dim : int, optional
+        The dimension ``d``; required with ``sq_norms``.
+
+    Returns
+    -------
+    ndarray of float, shape (len(orders),)
+    """
+    if (whitened is None) == (sq_norms is None):
+        raise ValueError("pass exactly one of whitened and sq_norms")
+    if whitened is not None:
+        W = as_data_matrix(whitened, "whitened", min_rows=1)
+        d = W.shape[1]
+        r = np.einsum("ij,ij->i", W, W) / d
+    else:
+        if dim is None:
+            raise ValueError("dim (the dimension d) is required with sq_norms")
+        d = as_int(dim, "dim", minimum=1)
+        r = as_finite_array(sq_norms, "sq_norms", ndim=1)
+        if r.size < 1 or np.any(r < 0):
+            raise ValueError("sq_norms must be a non-empty 1-D array of non-negative numbers")
+        r = r / d
+    ords = [as_int(n, "orders", minimum=1) for n in np.atleast_1d(orders).tolist()]
+    out = []
+    for n in ords:
+        # E|w|^(2n) / (d(d+2)...(d+2n-2)), with |w|^(2n) = d^n (|w|²/d)^n to avoid overflow
+        norm = math.prod((d + 2 * j) / d for j in range(n))
+        out.append(float(np.mean(r**n)) / norm)
+    return np.array(out)
+
+
+def refit_kl_coefficients(e2: float, e3: float, e4: float | None = None) -> dict:
+    """Coefficients of the expected KL per dimension of the refitted Gaussian in powers of ``γ = d/N``.
+
+    Equation ``eq-data-next-order`` of ``book/image_patches.md`` (ours): for
+    i.i.d. data from a Gaussian scale mixture ``w = √ς g`` with contrast
+    moments ``E ς = 1``, ``E ς² = e2``, ``E ς³ = e3``, ``E ς⁴ = e4``, and the
+    refitted Gaussian ``p̂ = N(x̄, S)``, in the proportional limit
+    ``d, N → ∞`` with ``γ = d/N``,
+
+    * ``KL(p ‖ p̂) / d = c γ + c2_ts γ² + c3_ts γ³ + O(γ⁴)`` (population ‖ samples),
+    * ``KL(p̂ ‖ p) / d = c γ + c2_st γ² + c3_st γ³ + O(γ⁴)`` (samples ‖ population),
+
+    with ``c = e2/4``,
+    ``c2_ts = 3 e2²/4 − e3/3``, ``c3_ts = 3 e4/8 − 2 e2 e3 + 25 e2³/12``,
+    ``c2_st = e2²/4 − e3/6``, ``c3_st = e4/8 − e2 e3/2 + 5 e2³/12``.
+    Gaussian data (all moments 1): ``c = 1/4``, ``c2 = 5/12, 1/12``,
+    ``c3 = 11/24, 1/24``, the expansion of the Marchenko–Pastur limit.
+
+    Derivation: in the whitened basis ``S = I + E``; the limit spectrum of
+    ``S`` is a compound free Poisson law whose free cumulants are
+    ``γ^(n−1) E ς^n``, so ``(1/d) tr Eⁿ`` is a sum over non-crossing
+    partitions of ``n`` without singletons, each block of size ``j``
+    contributing ``γ^(j−1) E ς^j``. Insert these into the series
+    ``KL(p̂ ‖ p) = ½ Σ_ν (e_ν − ln(1 + e_ν))`` and
+    ``KL(p ‖ p̂) = ½ Σ_ν (1/(1 + e_ν) − 1 + ln(1 + e_ν))`` over the
+    eigenvalues ``e_ν`` of ``E``. At finite ``d`` the first coefficient is
+    ``c`` of theorem ``thm-data-dn-coefficient``, ``e2/4 + (2 e2 + 1)/(4d)``.
+
+    For heavy-tailed contrasts the series is asymptotic only for ``γ`` well
+    below ``e2/e3`` and ``e3/e4``; the terms grow with the moments.
+
+    Parameters
+    ----------
+    e2, e3 : float
+        ``E ς²`` and ``E ς³``, with ``e2 >= 1`` and ``e3 >= e2²``.
+    e4 : float, optional
+        ``E ς⁴``, with ``e2 e4 >= e3²``; if omitted, only ``(c, c2)`` are returned.
+
+    Returns
+    -------
+    dict
+        ``{"ts": (c, c2_ts[, c3_ts]), "st": (c, c2_st[, c3_st])}``.
+
+    Raises
+    ------
+    ValueError
+        If the moments violate the inequalities of a contrast with mean 1
+        (Jensen and Cauchy–Schwarz: ``e2 >= 1``, ``e3 >= e2²``, ``e2 e4 >= e3²``).
+    """
+    e2 = as_positive_float(e2, "e2")
+    e3 = as_positive_float(e3, "e3")
+    # a small tolerance: moments estimated from data satisfy the inequalities only up to rounding
+    tol = 1.0 - 1e-9
+    if e2 < tol:
+        raise ValueError(f"e2 = E[contrast^2] must be >= 1 for a contrast of mean 1, got {e2!r}")
+    if e3 < e2 * e2 * tol:
+        raise ValueError(f"e3 = E[contrast^3] must be >= e2^2 = {e2 * e2!r}, got {e3!r}")
+    c = 0.25 * e2
+    ts = [c, 0.75 * e2 * e2 - e3 / 3.0]
+    st = [c, 0.25 * e2 * e2 - e3 / 6.0]
+    if e4 is not None:
+        e4 = as_positive_float(e4, "e4")
+        if e2 * e4 < e3 * e3 * tol:
+            raise ValueError(f"e4 = E[contrast^4] must be >= e3^2 / e2 = {e3 * e3 / e2!r}, got {e4!r}")
+        ts.append(0.375 * e4 - 2.0 * e2 * e3 + 25.0 / 12.0 * e2**3)
+        st.append(0.125 * e4 - 0.5 * e2 * e3 + 5.0 / 12.0 * e2**3)
+    return {"ts": tuple(ts), "st": tuple(st)}
+
+
 # --------------------------------------------------------------------------- beyond second moments
-def nearest_neighbor_distances(points, reference) -> np.ndarray:
-    """Euclidean distance from each row of ``points`` to the nearest row of ``reference``.
+def nearest_neighbor_distances(points, reference, k: int = 1) -> np.ndarray:
+    """Euclidean distance from each row of ``points`` to the nearest row (or ``k`` nearest rows) of ``reference``.
 
     ``O(n m d)`` through one matrix product; rounding below zero is clipped
     before the square root. Used with ``reference`` = the training set: a
-    model that copies training points has distances near 0.
+    model that copies training points has distances near 0. With ``k = 2``
+    the two columns give the copy criterion of ``book/neural_denoisers.md``
+    (definition ``def-neural-copy``): a sample copies when its nearest
+    distance is below a third of its second-nearest.
+
+    Returns
+    -------
+    ndarray, shape (n,) for ``k = 1``, else (n, k)
+        Sorted ascending along the last axis.
     """
     P = as_finite_array(points, "points", ndim=2)
     R = as_finite_array(reference, "reference", ndim=2)
+    k = as_int(k, "k", minimum=1)
     if P.shape[0] < 1 or R.shape[0] < 1:
         raise ValueError("points and reference must each contain at least one row")
     if P.shape[1] != R.shape[1]:
         raise ValueError(f"points and reference must have the same dimension, got {P.shape[1]} and {R.shape[1]}")
-    center = R.mean(axis=0)  # centring first keeps |a|² + |b|² − 2a·b accurate
+    if k > R.shape[0]:
+        raise ValueError(f"k must be at most the number of reference rows {R.shape[0]}, got {k}")
+    center = R.mean(axis=0)  # centering first keeps |a|² + |b|² − 2a·b accurate
     P, R = P - center, R - center
     sq = np.einsum("ij,ij->i", P, P)[:, None] + np.einsum("ij,ij->i", R, R)[None, :] - 2.0 * (P @ R.T)
-    return np.sqrt(np.maximum(sq.min(axis=1), 0.0))
+    if k == 1:
+        return np.sqrt(np.maximum(sq.min(axis=1), 0.0))
+    part = np.sort(np.partition(sq, k - 1, axis=1)[:, :k], axis=1)
+    return np.sqrt(np.maximum(part, 0.0))
 
 
 def horizontal_differences(patches, size: int) -> np.ndarray:

@@ -9,7 +9,7 @@ the conventions are those of ``book/notation.md``:
   ``alpha_bar_t = prod_{s<=t} (1 - beta_s)``;
 * per-step loss averaged exactly over the noise and summed over coordinates,
   plus ``ridge * ||W_t||_F^2``; with ``center=True`` the bias is tied to the
-  weights, ``b_t = -sqrt(alpha_bar_t) W_t xbar``, and the loss sees the centred
+  weights, ``b_t = -sqrt(alpha_bar_t) W_t xbar``, and the loss sees the centered
   covariance; with ``center=False`` ``b_t = 0`` and it sees the second moment;
 * training is gradient flow ``dW/dtau = -grad L_t`` from ``W = 0``;
 * the sampler starts at ``u_T ~ N(0, I)`` and adds noise of variance
@@ -23,8 +23,15 @@ its eigenbasis ``v_nu``. One eigendecomposition (``O(N d^2 + d^3)``) turns the
 vectorized ``(T, d)`` arrays: ``O(T d)``. No ``d x d`` product is ever formed
 per step. A chapter or test that wants the dense matrices builds them itself.
 
-Arrays of weights have shape ``(K, d)``: one row per selected step (usually all
-``T`` steps, ``K = T``), one column per eigen-direction.
+Arrays of weights have shape ``(n_steps, d)``: one row per selected step (usually
+all ``T`` steps), one column per eigen-direction.
+
+Notation (``book/notation.md``): ``S`` is the centered empirical covariance, ``S_0 = X^T X / N``
+the second moment, ``lambda_hat_nu`` and ``v_nu`` their eigenvalues and eigenvectors (the
+code's ``eigvals``, ``eigvecs`` and the argument ``c`` of the transfer function),
+``omega_t = 1 - alpha_bar_t + ridge``, ``varpi_t(nu) = alpha_bar_t lambda_hat_nu + omega_t``
+the relaxation rate of gradient flow, ``phi_t(nu)`` the per-step factor of the sampler and
+``lambda_tilde_nu`` the sampled variance along ``v_nu``.
 """
 
 from __future__ import annotations
@@ -51,7 +58,7 @@ __all__ = [
     "power_law_training_set",
     "EmpiricalSpectrum",
     "empirical_spectrum",
-    "minimiser_weights",
+    "minimizer_weights",
     "relaxation_rates",
     "flow_weights",
     "gd_weights",
@@ -68,6 +75,9 @@ __all__ = [
     "kl_per_dimension",
     "direction_overlaps",
     "kl_scan",
+    "kl_grid",
+    "generalization_scan",
+    "grid_minimum",
     "population_kl",
     "wishart_kl_expectation",
     "proportional_kl_limit",
@@ -170,9 +180,9 @@ def linear_schedule(T: int = 1000, beta_min: float = 1e-4, beta_max: float = 1e-
 
 
 def power_law_spectrum(d: int, k: float) -> np.ndarray:
-    """Power-law eigenvalues ``lambda_nu = d nu^-k / sum_mu mu^-k``, ``nu = 1..d`` (descending).
+    """Power-law eigenvalues ``lambda_nu = d nu^-k / sum_{nu'} nu'^-k``, ``nu = 1..d`` (descending).
 
-    Normalised so that ``sum(lambda) = tr Sigma = d`` (our convention,
+    Normalized so that ``sum(lambda) = tr Sigma = d`` (our convention,
     ``book/notation.md``). ``k = 0`` is the isotropic spectrum.
     Chapter ``book/ddpm_denoisers.md``, equation ``eq-ddpm-powerlaw``.
     """
@@ -224,12 +234,12 @@ class EmpiricalSpectrum:
     Attributes
     ----------
     eigvals : ndarray, shape (d,)
-        ``c_nu``, in **descending** order; exact zeros in the null space
+        ``lambda_hat_nu``, in **descending** order; exact zeros in the null space
         (``d - N + 1`` of them with ``center=True`` and ``N <= d``).
     eigvecs : ndarray, shape (d, d)
         Orthonormal eigenvectors ``v_nu`` (columns), matching ``eigvals``.
     mean : ndarray, shape (d,)
-        The point the denoiser is centred on: the empirical mean with
+        The point the denoiser is centered on: the empirical mean with
         ``center=True``, zero with ``center=False``.
     n_samples : int
     center : bool
@@ -266,10 +276,10 @@ class EmpiricalSpectrum:
 
 
 def empirical_spectrum(X, center: bool = True) -> EmpiricalSpectrum:
-    """Eigenvalues and eigenvectors of ``C = (1/N) sum (x - xbar)(x - xbar)^T`` (or of ``M``).
+    """Eigenvalues and eigenvectors of ``S = (1/N) sum_i (x_i - xbar)(x_i - xbar)^T`` (or of ``S_0``).
 
-    With ``center=True`` the centred covariance ``C`` (rank ``min(N - 1, d)``),
-    with ``center=False`` the second moment ``M = X^T X / N`` (rank ``min(N, d)``).
+    With ``center=True`` the centered covariance ``S`` (rank ``min(N - 1, d)``),
+    with ``center=False`` the second moment ``S_0 = X^T X / N`` (rank ``min(N, d)``).
     One symmetric eigendecomposition of the ``d x d`` matrix. The eigenvalues
     that must vanish (beyond the rank above) and any below the rounding level
     ``max(N, d) eps c_max`` are set to exactly zero, so the null space is exact.
@@ -290,12 +300,12 @@ def empirical_spectrum(X, center: bool = True) -> EmpiricalSpectrum:
 # --------------------------------------------------------------------------- training
 
 
-def minimiser_weights(eigvals, alpha_bars, ridge: float = 0.0) -> np.ndarray:
-    """Eigenvalues of the loss minimiser ``W_t^*`` on each eigen-direction of the empirical covariance.
+def minimizer_weights(eigvals, alpha_bars, ridge: float = 0.0) -> np.ndarray:
+    """Eigenvalues of the loss minimizer ``W_t^*`` on each eigen-direction of the empirical covariance.
 
-    .. math:: w_t(\\nu) = \\frac{\\sqrt{1-\\bar\\alpha_t}}{\\bar\\alpha_t c_\\nu + 1 - \\bar\\alpha_t + \\mathrm{ridge}}
+    .. math:: w_t(\\nu) = \\frac{\\sqrt{1-\\bar\\alpha_t}}{\\bar\\alpha_t \\hat\\lambda_\\nu + 1 - \\bar\\alpha_t + \\mathrm{ridge}}
 
-    Chapter ``book/ddpm_denoisers.md``, equation ``eq-ddpm-minimiser``.
+    Chapter ``book/ddpm_denoisers.md``, equation ``eq-ddpm-minimizer``.
 
     Returns
     -------
@@ -305,10 +315,10 @@ def minimiser_weights(eigvals, alpha_bars, ridge: float = 0.0) -> np.ndarray:
 
 
 def relaxation_rates(eigvals, alpha_bars, ridge: float = 0.0) -> np.ndarray:
-    """``r_t(nu) = alpha_bar_t c_nu + 1 - alpha_bar_t + ridge``: half the gradient-flow decay rate.
+    """``varpi_t(nu) = alpha_bar_t lambda_hat_nu + 1 - alpha_bar_t + ridge``: half the gradient-flow decay rate.
 
     Under ``dW/dtau = -grad L_t`` the mode ``nu`` of step ``t`` relaxes as
-    ``exp(-2 r_t(nu) tau)`` (``book/ddpm_dynamics.md``, ``eq-ddpm-flow``).
+    ``exp(-2 varpi_t(nu) tau)`` (``book/ddpm_dynamics.md``, ``eq-ddpm-flow``).
     Shape ``(len(alpha_bars), len(eigvals))``.
     """
     c = _as_eigvals(eigvals)
@@ -320,9 +330,9 @@ def relaxation_rates(eigvals, alpha_bars, ridge: float = 0.0) -> np.ndarray:
 def flow_weights(eigvals, alpha_bars, ridge: float = 0.0, train_time: float = math.inf) -> np.ndarray:
     """Weights after gradient flow from ``W = 0`` for time ``train_time``.
 
-    .. math:: w_t(\\nu, \\tau) = w_t^*(\\nu)\\,\\big(1 - e^{-2 r_t(\\nu)\\tau}\\big)
+    .. math:: w_t(\\nu, \\tau) = w_t^*(\\nu)\\,\\big(1 - e^{-2 \\varpi_t(\\nu)\\tau}\\big)
 
-    ``train_time = inf`` gives the minimiser. Chapter ``book/ddpm_dynamics.md``,
+    ``train_time = inf`` gives the minimizer. Chapter ``book/ddpm_dynamics.md``,
     equation ``eq-ddpm-flow``. Shape ``(len(alpha_bars), len(eigvals))``.
     """
     c = _as_eigvals(eigvals)
@@ -339,11 +349,11 @@ def _flow(c, ab, one_minus, ridge, tau):
 
 
 def gd_weights(eigvals, alpha_bars, ridge: float = 0.0, lr: float = 0.05, steps: int = 100) -> np.ndarray:
-    """Weights after ``steps`` steps of gradient descent with step size ``lr`` from ``W = 0``.
+    """Weights after ``steps`` iterations of gradient descent with learning rate ``lr`` from ``W = 0``.
 
-    .. math:: w_t(\\nu, K) = w_t^*(\\nu)\\,\\big(1 - (1 - 2\\eta r_t(\\nu))^K\\big)
+    .. math:: w_t(\\nu, n) = w_t^*(\\nu)\\,\\big(1 - (1 - 2\\varepsilon_{\\rm lr} \\varpi_t(\\nu))^n\\big)
 
-    Gradient descent is stable only for ``lr < 1 / max r``; a larger ``lr``
+    with ``n = steps`` and ``varepsilon_lr = lr``. Gradient descent is stable only for ``lr < 1 / max varpi``; a larger ``lr``
     raises ``ValueError``. Chapter ``book/ddpm_dynamics.md``, equation ``eq-ddpm-gd``.
     """
     c = _as_eigvals(eigvals)
@@ -354,7 +364,7 @@ def gd_weights(eigvals, alpha_bars, ridge: float = 0.0, lr: float = 0.05, steps:
     r = ab[:, None] * c[None, :] + (1.0 - ab)[:, None] + ridge
     if lr * float(r.max()) >= 1.0:
         raise ValueError(
-            f"lr must be below 1 / max r = {1.0 / float(r.max()):.4g} for stable gradient descent, got {lr!r}"
+            f"lr must be below 1 / max varpi = {1.0 / float(r.max()):.4g} for stable gradient descent, got {lr!r}"
         )
     wstar = np.sqrt(1.0 - ab)[:, None] / r
     return wstar * (1.0 - (1.0 - 2.0 * lr * r) ** steps)
@@ -366,14 +376,15 @@ def gd_weights(eigvals, alpha_bars, ridge: float = 0.0, lr: float = 0.05, steps:
 def _sampler(gain, betas, sigma2):
     """Product formula from the per-step gains ``beta_t w_t / sqrt(1 - alpha_bar_t)``.
 
-    ``a_t = (1 - gain_t) / sqrt(1 - beta_t)``; the reverse recursion
-    ``s_{t-1} = a_t^2 s_t + sigma_t^2`` from ``s_T = 1`` telescopes to
-    ``s = prod_t a_t^2 + sum_t sigma_t^2 prod_{s<t} a_s^2``.
+    ``phi_t = (1 - gain_t) / sqrt(1 - beta_t)``; the reverse recursion
+    ``s_{t-1} = phi_t^2 s_t + sigma_t^2`` from ``s_T = 1`` telescopes to
+    ``s = prod_t phi_t^2 + sum_t sigma_t^2 prod_{s<t} phi_s^2``. ``gain`` has shape
+    ``(..., T, d)``: leading axes (a grid of ridges and training times) are carried along.
     """
     a = (1.0 - gain) / np.sqrt(1.0 - betas)[:, None]
-    cp = np.cumprod(a * a, axis=0)  # cp[t-1] = prod_{s<=t} a_s^2
-    s = cp[-1] + sigma2[0] + (sigma2[1:, None] * cp[:-1]).sum(axis=0)
-    p = np.prod(a, axis=0)
+    cp = np.cumprod(a * a, axis=-2)  # cp[..., t-1, :] = prod_{s<=t} phi_s^2
+    s = cp[..., -1, :] + sigma2[0] + (sigma2[1:, None] * cp[..., :-1, :]).sum(axis=-2)
+    p = np.prod(a, axis=-2)
     return s, p
 
 
@@ -381,9 +392,9 @@ def sampler_variances(weights, betas, alpha_bars, sigma2=None):
     """Variance and mean factor of the reverse chain along each eigen-direction.
 
     For ``W_t = sum_nu w_t(nu) v_nu v_nu^T`` the reverse step multiplies the
-    ``nu`` coordinate by ``a_t(nu) = (1 - beta_t w_t(nu)/sqrt(1 - alpha_bar_t)) / sqrt(1 - beta_t)``, so
+    ``nu`` coordinate by ``phi_t(nu) = (1 - beta_t w_t(nu)/sqrt(1 - alpha_bar_t)) / sqrt(1 - beta_t)``, so
 
-    .. math:: s_\\nu = \\prod_{t=1}^T a_t^2 + \\sum_{t=1}^T \\sigma_t^2 \\prod_{s<t} a_s^2
+    .. math:: \\tilde\\lambda_\\nu = \\prod_{t=1}^T \\varphi_t^2 + \\sum_{t=1}^T \\sigma_t^2 \\prod_{s<t} \\varphi_s^2
 
     (chapter ``book/ddpm_denoisers.md``, equation ``eq-ddpm-product``).
 
@@ -398,9 +409,9 @@ def sampler_variances(weights, betas, alpha_bars, sigma2=None):
     Returns
     -------
     variances : ndarray, shape (d,)
-        ``s_nu``, the variance of the samples along ``v_nu``.
+        ``lambda_tilde_nu``, the variance of the samples along ``v_nu``.
     mean_factor : ndarray, shape (d,)
-        ``p_nu = prod_t a_t(nu)``, the eigenvalues of ``P_T = A_1 ... A_T``.
+        ``prod_t phi_t(nu)``, the eigenvalues of ``P_T = A_1 ... A_T``.
     """
     ab = _as_alpha_bars(alpha_bars)
     b = as_finite_array(betas, "betas", ndim=1)
@@ -476,13 +487,13 @@ def sampling_moments(
         As in :func:`sampling_distribution`.
     last_step_noise : bool
         ``False`` drops the noise of the last step (``sigma_1 = 0``, the DDPM
-        habit). Then, for ``N <= d`` and converged unregularised training, the
+        habit). Then, for ``N <= d`` and converged unregularized training, the
         null directions get variance exactly 0 and every KL is ``inf``.
 
     Returns
     -------
     variances : ndarray, shape (d,)
-        ``s_nu`` along ``fit.eigvecs[:, nu]``.
+        ``lambda_tilde_nu`` along ``fit.eigvecs[:, nu]``.
     mean : ndarray, shape (d,)
     """
     fit = _as_spectrum(fit)
@@ -500,14 +511,14 @@ def sampling_distribution(
     beta_min: float = 1e-4,
     beta_max: float = 1e-2,
 ) -> Gaussian:
-    """The exact law of the samples of the trained linear DDPM, ``N(m_0, S_0)``.
+    """The exact law ``p_G = N(m_G, C_G)`` of the samples of the trained linear DDPM.
 
     Each ``W_t`` is trained by gradient flow from 0 for ``train_time``
-    (``inf``: the minimiser, with ridge ``ridge``) on the training set ``X``;
+    (``inf``: the minimizer, with ridge ``ridge``) on the training set ``X``;
     the sampler runs ``t = T..1`` with ``sigma_t^2 = beta_t``. In the eigenbasis
-    of the empirical covariance the covariance is ``S_0 = sum_nu s_nu v_nu v_nu^T``
+    of the empirical covariance the covariance is ``C_G = sum_nu lambda_tilde_nu v_nu v_nu^T``
     (:func:`sampler_variances`) and the mean is
-    ``m_0 = xbar - sqrt(alpha_bar_T) P_T xbar`` (``center=True``) or 0.
+    ``m_G = xbar - sqrt(alpha_bar_T) P_T xbar`` (``center=True``) or 0.
     Chapter ``book/ddpm_denoisers.md``, equations ``eq-ddpm-product`` and ``eq-ddpm-mean``.
 
     Cost: one SVD of ``X`` plus ``O(T d)``; the result is built with
@@ -567,7 +578,7 @@ def _loss(second_moments, weights, ab):
 def train_loss(fit, weights, alpha_bars) -> np.ndarray:
     """Noise-averaged training loss of ``W_t = sum w_t(nu) v_nu v_nu^T`` at each step.
 
-    ``L_t = sum_nu [(1 - sqrt(1 - abar_t) w)^2 + abar_t c_nu w^2]``, summed over
+    ``L_t = sum_nu [(1 - sqrt(1 - abar_t) w)^2 + abar_t lambda_hat_nu w^2]``, summed over
     coordinates, without the ridge penalty (``book/ddpm_denoisers.md``, ``eq-ddpm-losses``).
     Returns shape ``(len(alpha_bars),)``.
     """
@@ -578,7 +589,7 @@ def train_loss(fit, weights, alpha_bars) -> np.ndarray:
 
 
 def _test_second_moments(fit, target):
-    """``E (v^T (x - m))^2`` for ``x ~ target``, ``m`` the centring point of ``fit``."""
+    """``E (v^T (x - m))^2`` for ``x ~ target``, ``m`` the centering point of ``fit``."""
     V = fit.eigvecs
     B = target.eigvecs.T @ V
     rho = target.eigvals @ B**2
@@ -615,15 +626,16 @@ def optimal_loss(spectrum, alpha_bars) -> np.ndarray:
 def deterministic_equivalent_losses(spectrum, N, alpha_bars, ridge: float = 0.0):
     """Proportional-limit prediction of the converged train and test losses (no-bias variant).
 
-    With ``kappa = 1 - abar + ridge``, ``z = kappa / abar`` and ``delta(z)`` solving
-    ``delta = (1/N) sum_nu lambda_nu / (lambda_nu / (1 + delta) + z)``, the
-    deterministic equivalents ``tr (C + z)^-1 ~ sum (lambda/(1+delta) + z)^-1`` and
-    ``tr Sigma (C + z)^-1 ~ N delta`` (squared resolvents by ``-d/dz``) give
+    With ``omega_t = 1 - abar + ridge``, the resolvent argument ``omega = omega_t / abar`` and
+    ``delta(omega)`` solving ``delta = (1/N) sum_nu lambda_nu / (lambda_nu / (1 + delta) + omega)``,
+    the deterministic equivalents (Silverstein-Bai type, ``book/appendix_rmt.md``,
+    ``thm-rmt-deteq``) ``tr (S_0 + omega)^-1 ~ sum (lambda/(1+delta) + omega)^-1`` and
+    ``tr Sigma (S_0 + omega)^-1 ~ N delta`` (squared resolvents by ``-d/d omega``) give
     (chapter ``book/ddpm_denoisers.md``, equation ``eq-ddpm-deteq``)
 
     ``test = d - 2(1-abar) tr R + (1-abar)^2 tr R^2 + abar(1-abar) tr Sigma R^2``,
-    ``train = d - 2(1-abar) tr R + (1-abar)^2 tr R^2 + (1-abar)(tr R - kappa tr R^2)``,
-    ``R = (abar C + kappa)^-1``. For Gaussian data with known mean 0 and
+    ``train = d - 2(1-abar) tr R + (1-abar)^2 tr R^2 + (1-abar)(tr R - omega_t tr R^2)``,
+    ``R = (abar S_0 + omega_t)^-1``. For Gaussian data with known mean 0 and
     ``center=False``; with ``center=True`` use ``N - 1`` (the mean error is not included).
 
     Parameters
@@ -632,11 +644,11 @@ def deterministic_equivalent_losses(spectrum, N, alpha_bars, ridge: float = 0.0)
         Eigenvalues of ``Sigma`` (positive).
     N : int or 1-D array of int
         Number of training points; an array gives one row per value.
-    alpha_bars : array_like, shape (K,)
+    alpha_bars : array_like, shape (n_steps,)
 
     Returns
     -------
-    train, test : ndarray, shape (K,) or (len(N), K)
+    train, test : ndarray, shape (n_steps,) or (len(N), n_steps)
         Summed over coordinates.
     """
     lam = _as_eigvals(spectrum, "spectrum")
@@ -647,16 +659,16 @@ def deterministic_equivalent_losses(spectrum, N, alpha_bars, ridge: float = 0.0)
     Ns = np.asarray(Ns, dtype=float)[:, None]
     ab = _as_alpha_bars(alpha_bars)
     ridge = as_nonnegative_float(ridge, "ridge")
-    kappa = 1.0 - ab + ridge
-    z = np.broadcast_to(kappa / ab, (Ns.shape[0], ab.size))
-    # tr R = tr(C + z)^-1 / abar, tr R^2 and tr Sigma R^2 from the squared resolvents (book/appendix_rmt.md)
-    de = deterministic_equivalent(lam, Ns, z)
+    omega_t = 1.0 - ab + ridge
+    omega = np.broadcast_to(omega_t / ab, (Ns.shape[0], ab.size))
+    # tr R = tr(S_0 + omega)^-1 / abar, tr R^2 and tr Sigma R^2 from the squared resolvents (book/appendix_rmt.md)
+    de = deterministic_equivalent(lam, Ns, omega)
     trR = de.trace / ab
     trR2 = de.trace_squared / ab**2
     trSR2 = de.trace_sigma_squared / ab**2
     om = 1.0 - ab
     common = lam.size - 2 * om * trR + om**2 * trR2
-    train, test = common + om * (trR - kappa * trR2), common + ab * om * trSR2
+    train, test = common + om * (trR - omega_t * trR2), common + ab * om * trSR2
     if scalar:
         return train[0], test[0]
     return train, test
@@ -675,7 +687,7 @@ def _overlaps(fit, target):
 def _kl_eigen(s, mean, fit, target, overlaps=None):
     """Both KL directions per dimension for samples ``N(mean, V diag(s) V^T)`` against ``target``.
 
-    ``KL(p||q) = sum_nu f(rho_nu/s_nu)/2 + (sum ln rho_nu - ln det Sigma)/2 + mean term``;
+    ``KL(p||p_G) = sum_nu f(rho_nu/lambda_tilde_nu)/2 + (sum ln rho_nu - ln det Sigma)/2 + mean term``;
     the middle term (>= 0 by Hadamard's inequality) is the cost of the basis
     ``V`` not being the eigenbasis of ``Sigma``, whatever the variances.
     """
@@ -699,7 +711,7 @@ def direction_overlaps(fit, target):
 
     The target variance along each direction the model uses, and the same for
     the precision. ``KL(target||samples)`` is
-    ``sum_nu f(rho_nu / s_nu)/2 + (sum_nu ln rho_nu - ln det Sigma)/2`` plus a mean term,
+    ``sum_nu f(rho_nu / lambda_tilde_nu)/2 + (sum_nu ln rho_nu - ln det Sigma)/2`` plus a mean term,
     with ``f(x) = x - 1 - ln x`` (``book/ddpm_denoisers.md``, ``eq-ddpm-kl-eigen``).
     """
     fit = _as_spectrum(fit)
@@ -748,8 +760,8 @@ def population_kl(spectrum, T: int = 1000, beta_min: float = 1e-4, beta_max: flo
     """KL per dimension at ``N = inf`` (``C = Sigma``, converged, no ridge, mean 0), both directions.
 
     The samples have variance ``g(lambda_nu)`` along the eigenvectors of ``Sigma``
-    (:func:`transfer_function`), so ``KL(p||q)/d = mean f(lambda/g)/2`` and
-    ``KL(q||p)/d = mean f(g/lambda)/2`` with ``f(x) = x - 1 - ln x``. This is the
+    (:func:`transfer_function`), so ``KL(p||p_G)/d = mean f(lambda/g)/2`` and
+    ``KL(p_G||p)/d = mean f(g/lambda)/2`` with ``f(x) = x - 1 - ln x``. This is the
     optimum that the d/N law approaches (``book/ddpm_denoisers.md``, ``eq-ddpm-klinf``).
     """
     lam = _as_eigvals(spectrum, "spectrum")
@@ -766,13 +778,13 @@ def population_kl(spectrum, T: int = 1000, beta_min: float = 1e-4, beta_max: flo
 def wishart_kl_expectation(d: int, N: int, center: bool = False):
     """Exact ``E KL`` per dimension between ``p = N(mu, Sigma)`` and its refitted Gaussian, both directions.
 
-    The refit is ``q_hat = N(xbar, C)`` (``center=True``, ``n = N - 1`` degrees of
+    The refit is ``p_hat = N(xbar, S)`` (``center=True``, ``n = N - 1`` degrees of
     freedom) or ``N(mu, M)`` (``center=False``, mean known, ``n = N``). Whitening by
     ``Sigma`` makes ``N C`` a standard Wishart matrix with ``n`` degrees of freedom,
     whatever ``Sigma`` is, and (chapter ``book/ddpm_denoisers.md``, ``eq-ddpm-wishart``)
 
-    ``E KL(p||q_hat) = [N d/(n - d - 1) - d + (center) d/(n - d - 1) + L] / 2``,
-    ``E KL(q_hat||p) = -L / 2``,   ``L = sum_{i=1}^d psi((n - i + 1)/2) + d ln(2/N)``.
+    ``E KL(p||p_hat) = [N d/(n - d - 1) - d + (center) d/(n - d - 1) + L] / 2``,
+    ``E KL(p_hat||p) = -L / 2``,   ``L = sum_{i=1}^d psi((n - i + 1)/2) + d ln(2/N)``.
 
     Returns ``(t||s, s||t)`` per dimension; ``inf`` where the expectation is
     infinite (``n <= d + 1`` for t||s, ``n < d`` for s||t).
@@ -793,28 +805,112 @@ def wishart_kl_expectation(d: int, N: int, center: bool = False):
 
 
 def proportional_kl_limit(ratio):
-    """Proportional limit ``d, N -> inf`` at ``q = d/N`` of :func:`wishart_kl_expectation` (no bias).
+    """Proportional limit ``d, N -> inf`` at ``gamma = d/N`` of :func:`wishart_kl_expectation` (no bias).
 
     From the Marchenko–Pastur law (``book/ddpm_denoisers.md``, ``eq-ddpm-mp``):
 
-    ``t||s = [q/(1-q) - 1 - (1-q)/q ln(1-q)] / 2``,  ``s||t = [1 + (1-q)/q ln(1-q)] / 2``,
-
-    both ``q/4 + O(q^2)``. Accepts an array of ``q >= 0``; ``0`` at ``q = 0`` and
-    ``inf`` for ``q >= 1``.
+    ``t||s = [g/(1-g) - 1 - (1-g)/g ln(1-g)] / 2``,  ``s||t = [1 + (1-g)/g ln(1-g)] / 2``
+    with ``g = gamma``; both are ``gamma/4 + O(gamma^2)``. Accepts an array of ``gamma >= 0``; ``0`` at ``gamma = 0`` and
+    ``inf`` for ``gamma >= 1``.
     """
-    q = as_finite_array(ratio, "ratio")
-    if np.any(q < 0):
+    gam = as_finite_array(ratio, "ratio")
+    if np.any(gam < 0):
         raise ValueError("ratio must be >= 0 (it is d/N)")
-    qs = np.where((q > 0) & (q < 1), q, 0.5)
-    # y = 1 + (1-q)/q ln(1-q) = -E ln u under Marchenko-Pastur (book/appendix_rmt.md, eq-rmt-log-moment)
-    y = -np.vectorize(mp_log_moment, otypes=[float])(qs)
-    ts = 0.5 * (qs / (1 - qs) - y)
+    gs = np.where((gam > 0) & (gam < 1), gam, 0.5)
+    # y = 1 + (1-gamma)/gamma ln(1-gamma) = -E ln u under Marchenko-Pastur (book/appendix_rmt.md, eq-rmt-log-moment)
+    y = -np.vectorize(mp_log_moment, otypes=[float])(gs)
+    ts = 0.5 * (gs / (1 - gs) - y)
     st = 0.5 * y
-    ts = np.where(q == 0, 0.0, np.where(q >= 1, np.inf, ts))
-    st = np.where(q == 0, 0.0, np.where(q >= 1, np.inf, st))
+    ts = np.where(gam == 0, 0.0, np.where(gam >= 1, np.inf, ts))
+    st = np.where(gam == 0, 0.0, np.where(gam >= 1, np.inf, st))
     if ts.ndim == 0:
         return float(ts), float(st)
     return ts, st
+
+
+def _kl_on_grid(fit, target, T, ridges, taus, beta_min, beta_max, overlaps=None, max_elements=2_000_000):
+    """Both KL directions per dimension for every pair of ``ridges x taus``, shape ``(R, S, 2)``.
+
+    The same computation as :func:`_moments` followed by :func:`_kl_eigen`, vectorized
+    over the grid: the per-step gains of all pairs form one ``(pairs, T, d)`` array
+    (processed in chunks of at most ``max_elements`` entries, to bound the memory),
+    and the KL sums run over the last axis.
+    """
+    betas, ab, one_minus = _schedule(T, beta_min, beta_max)
+    c = fit.eigvals
+    zero = c == 0.0
+    collapse = np.count_nonzero(zero) > 1
+    cc = np.concatenate([c[~zero], [0.0]]) if collapse else c  # null directions evolve identically
+    base = ab[:, None] * cc[None, :] + one_minus[:, None]  # varpi_t(nu) without ridge, (T, d')
+    rr = np.repeat(np.asarray(ridges, float), len(taus))
+    tt = np.tile(np.asarray(taus, float), len(ridges))
+    n_pairs = rr.size
+    chunk = max(1, max_elements // base.size)
+    s_red, p_red = np.empty((n_pairs, cc.size)), np.empty((n_pairs, cc.size))
+    for lo in range(0, n_pairs, chunk):
+        hi = min(lo + chunk, n_pairs)
+        rate = base[None] + rr[lo:hi, None, None]
+        tau = tt[lo:hi, None, None]
+        finite = np.isfinite(tau)
+        # converged pairs keep frac = 1 exactly, so a null direction at t = 1 gets phi_1 = 0 exactly
+        frac = np.where(finite, -np.expm1(-2.0 * rate * np.where(finite, tau, 0.0)), 1.0)
+        s_red[lo:hi], p_red[lo:hi] = _sampler(betas[:, None] * frac / rate, betas, betas)
+    if collapse:
+        s_all, p_all = np.empty((n_pairs, fit.dim)), np.empty((n_pairs, fit.dim))
+        s_all[:, ~zero], p_all[:, ~zero] = s_red[:, :-1], p_red[:, :-1]
+        s_all[:, zero], p_all[:, zero] = s_red[:, -1:], p_red[:, -1:]
+    else:
+        s_all, p_all = s_red, p_red
+    rho, rho_inv, logdet = _overlaps(fit, target) if overlaps is None else overlaps
+    V = fit.eigvecs
+    m_coords = V.T @ fit.mean
+    # coordinates of (target mean - sample mean) in the basis v_nu; the sample mean is
+    # xbar - sqrt(alpha_bar_T) P_T xbar with a tied bias (eq-ddpm-mean), 0 without
+    mean_coords = m_coords[None, :] * (1.0 - math.sqrt(ab[-1]) * p_all) if fit.center else np.zeros_like(s_all)
+    dv = (V.T @ target.mean)[None, :] - mean_coords
+    du = (V @ dv.T).T @ target.eigvecs
+    with np.errstate(divide="ignore", invalid="ignore"):
+        x_ts = rho[None, :] / s_all
+        x_st = s_all * rho_inv[None, :]
+        f_ts = (x_ts - 1.0) - np.log1p(x_ts - 1.0)
+        f_st = (x_st - 1.0) - np.log1p(x_st - 1.0)
+        ts = 0.5 * (f_ts.sum(axis=1) + (np.sum(np.log(rho)) - logdet) + np.sum(dv**2 / s_all, axis=1))
+    st = 0.5 * (f_st.sum(axis=1) + (np.sum(np.log(rho_inv)) + logdet) + np.sum(du**2 / target.eigvals, axis=1))
+    out = np.stack([np.maximum(ts, 0.0), np.maximum(st, 0.0)], axis=-1) / fit.dim
+    out[np.any(s_all <= 0, axis=1)] = math.inf
+    return out.reshape(len(ridges), len(taus), 2)
+
+
+def kl_grid(
+    fit,
+    target,
+    ridges=(0.0,),
+    train_times=(math.inf,),
+    T: int = 1000,
+    beta_min: float = 1e-4,
+    beta_max: float = 1e-2,
+) -> np.ndarray:
+    """:func:`sampling_kl` on a grid of ridges and training times, vectorized.
+
+    Equal to ``[[sampling_kl(fit, target, T, r, tau) for tau in train_times] for r in ridges]``
+    (to rounding), but the ``T x d`` sampler products of all grid points are evaluated
+    as one array, which makes the generalization maps of ``book/ddpm_dynamics.md`` cheap.
+
+    Returns
+    -------
+    ndarray, shape (len(ridges), len(train_times), 2)
+        Last axis: ``(KL(target || samples) / d, KL(samples || target) / d)``; ``inf``
+        where a sampled variance is exactly 0.
+    """
+    fit = _as_spectrum(fit)
+    target = _as_target(target, fit.dim)
+    ridges = [as_nonnegative_float(r, "ridges") for r in np.atleast_1d(ridges).tolist()]
+    taus = [as_nonnegative_float(t, "train_times", allow_inf=True) for t in np.atleast_1d(train_times).tolist()]
+    if not ridges or not taus:
+        raise ValueError("ridges and train_times must each contain at least one value")
+    T = as_int(T, "T", minimum=1)
+    beta_min, beta_max = _as_beta(beta_min, "beta_min"), _as_beta(beta_max, "beta_max")
+    return _kl_on_grid(fit, target, T, ridges, taus, beta_min, beta_max)
 
 
 def kl_scan(
@@ -832,7 +928,7 @@ def kl_scan(
     For each seed, draws ``N`` points from :func:`power_law_target` ``(d, k)`` with
     ``numpy.random.default_rng(seed)`` (the same standard-normal draws for every
     ``k``, so the whitened data, and hence the refit KL, do not depend on ``k``),
-    fits the empirical spectrum once, and evaluates :func:`sampling_kl` on the
+    fits the empirical spectrum once, and evaluates :func:`kl_grid` on the
     grid ``ridges x train_times``.
 
     Returns
@@ -848,13 +944,80 @@ def kl_scan(
     if not ridges or not taus:
         raise ValueError("ridges and train_times must each contain at least one value")
     T = as_int(T, "T", minimum=1)
+    center = _as_bool(center, "center")
     out = np.empty((len(seeds), len(ridges), len(taus), 2))
     for i, seed in enumerate(seeds):
         X, target = power_law_training_set(N, d, k, np.random.default_rng(seed))
         fit = empirical_spectrum(X, center=center)
-        ov = _overlaps(fit, target)
-        for j, r in enumerate(ridges):
-            for l, tau in enumerate(taus):
-                s, mean = _moments(fit, T, r, tau, 1e-4, 1e-2, True)
-                out[i, j, l] = _kl_eigen(s, mean, fit, target, ov)
+        out[i] = _kl_on_grid(fit, target, T, ridges, taus, 1e-4, 1e-2)
     return out
+
+
+def generalization_scan(
+    d: int,
+    k: float,
+    ratios,
+    seeds,
+    ridges=(0.0,),
+    train_times=(math.inf,),
+    center: bool = False,
+    T: int = 1000,
+) -> np.ndarray:
+    """KL per dimension over training-set sizes ``N = round(ratio d)``, ridges and training times.
+
+    One :func:`kl_scan` per ratio, with the same seeds: the map of
+    ``book/ddpm_dynamics.md`` (section on generalization across ``N/d``).
+
+    Returns
+    -------
+    ndarray, shape (len(ratios), len(seeds), len(ridges), len(train_times), 2)
+    """
+    d = as_int(d, "d", minimum=1)
+    rs = as_finite_array(ratios, "ratios", ndim=1)
+    if rs.size < 1 or np.any(np.round(rs * d) < 2):
+        raise ValueError(f"ratios must be a non-empty 1-D array with round(ratio * d) >= 2, got {ratios!r}")
+    return np.stack([kl_scan(d, k, int(round(r * d)), seeds, ridges, train_times, center, T) for r in rs])
+
+
+def grid_minimum(x, y):
+    """Minimum of a curve sampled on a positive, increasing grid, refined by a parabola in log-log.
+
+    Fits ``ln y`` as a parabola in ``ln x`` through the smallest sample and its two
+    neighbors and returns the vertex ``(x*, y*)``. A minimum at either end of the grid
+    is returned as it is (no extrapolation). Exact when ``ln y`` is quadratic in ``ln x``
+    near the minimum; otherwise the error is of third order in the grid spacing.
+
+    Parameters
+    ----------
+    x : array_like, shape (n,)
+        Positive, strictly increasing.
+    y : array_like, shape (n,) or (m, n)
+        Positive values; a 2-D array gives one minimum per row.
+
+    Returns
+    -------
+    x_min, y_min : float, or ndarray of shape (m,)
+    """
+    xs = as_finite_array(x, "x", ndim=1)
+    if xs.size < 3 or np.any(xs <= 0) or np.any(np.diff(xs) <= 0):
+        raise ValueError("x must be a 1-D array of at least 3 positive, strictly increasing values")
+    ys = np.asarray(y, dtype=float)
+    if ys.ndim not in (1, 2) or ys.shape[-1] != xs.size:
+        raise ValueError(f"y must have shape ({xs.size},) or (m, {xs.size}), got {ys.shape}")
+    if np.any(~(ys > 0)) or np.any(np.isnan(ys)):
+        raise ValueError("y must be positive (inf allowed, nan not)")
+    rows = np.atleast_2d(ys)
+    lx = np.log(xs)
+    x_out, y_out = np.empty(rows.shape[0]), np.empty(rows.shape[0])
+    for i, row in enumerate(rows):
+        m = int(np.argmin(row))
+        if m == 0 or m == xs.size - 1 or not np.all(np.isfinite(row[m - 1 : m + 2])):
+            x_out[i], y_out[i] = xs[m], row[m]
+            continue
+        c2, c1, c0 = np.polyfit(lx[m - 1 : m + 2], np.log(row[m - 1 : m + 2]), 2)
+        u = -c1 / (2 * c2) if c2 > 0 else lx[m]
+        u = min(max(u, lx[m - 1]), lx[m + 1])
+        x_out[i], y_out[i] = math.exp(u), math.exp(c0 + c1 * u + c2 * u * u)
+    if ys.ndim == 1:
+        return float(x_out[0]), float(y_out[0])
+    return x_out, y_out

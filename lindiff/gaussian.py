@@ -49,7 +49,7 @@ class Gaussian:
     cov : array_like, shape (d, d)
         Symmetric positive semidefinite covariance. Asymmetry or negative
         eigenvalues beyond rounding error raise ``ValueError``; within rounding
-        error the matrix is symmetrised and its eigenvalues clipped at zero.
+        error the matrix is symmetrized and its eigenvalues clipped at zero.
 
     Notes
     -----

@@ -81,8 +81,8 @@ def variance_outside_support(p: Gaussian, target: Gaussian) -> float:
     return min(max(outside / total, 0.0), 1.0)
 
 
-def neighbor_distances(points, reference, k: int = 2) -> np.ndarray:
-    """Distances from each row of ``points`` to its ``k`` nearest rows of ``reference``, ascending.
+def neighbor_distances(points, reference, n_neighbors: int = 2) -> np.ndarray:
+    """Distances from each row of ``points`` to its ``n_neighbors`` nearest rows of ``reference``, ascending.
 
     ``O(n m d)`` through one matrix product, after centering both sets on the
     mean of ``reference`` so that ``|a|² + |b|² − 2 a·b`` keeps its digits;
@@ -92,24 +92,24 @@ def neighbor_distances(points, reference, k: int = 2) -> np.ndarray:
     ----------
     points : array_like, shape (n, d)
     reference : array_like, shape (m, d)
-        ``m >= k`` rows (for example the training set).
-    k : int
-        Number of neighbors, ``1 <= k <= m``.
+        ``m >= n_neighbors`` rows (for example the training set).
+    n_neighbors : int
+        Number of neighbors, ``1 <= n_neighbors <= m``.
 
     Returns
     -------
-    ndarray, shape (n, k)
+    ndarray, shape (n, n_neighbors)
         Column ``j`` holds the distance to the ``(j+1)``-th nearest row.
     """
     P = as_finite_array(points, "points", ndim=2)
     R = as_finite_array(reference, "reference", ndim=2)
-    k = as_int(k, "k", minimum=1)
+    k = as_int(n_neighbors, "n_neighbors", minimum=1)
     if P.shape[0] < 1:
         raise ValueError(f"points must contain at least one row, got shape {P.shape}")
     if R.shape[1] != P.shape[1]:
         raise ValueError(f"reference must have d = {P.shape[1]} columns to match points, got shape {R.shape}")
     if R.shape[0] < k:
-        raise ValueError(f"k must be at most the number of reference rows ({R.shape[0]}), got k = {k}")
+        raise ValueError(f"n_neighbors must be at most the number of reference rows ({R.shape[0]}), got {k}")
     center = R.mean(axis=0)
     P, R = P - center, R - center
     sq = np.einsum("ij,ij->i", P, P)[:, None] + np.einsum("ij,ij->i", R, R)[None, :] - 2.0 * (P @ R.T)

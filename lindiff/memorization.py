@@ -93,7 +93,7 @@ def log_overlap(p: Gaussian, points, bandwidth: float) -> float:
     """``ln ∫ p(x) q(x) dx`` with ``q = (1/n) Σ_i N(x; x_i, bandwidth² I)`` (equation ``eq-mem-overlap``).
 
     ``= logsumexp_i ln N(x_i; μ_p, Σ_p + ς² I) − ln n``. Valid for degenerate
-    ``p`` too (the kernel makes ``Σ_p + ε² I`` positive definite). Cost
+    ``p`` too (the kernel makes ``Σ_p + ς² I`` positive definite). Cost
     ``O(n d²)`` after the eigendecomposition of ``Σ_p``, which ``p`` carries.
     """
     p = _check_gaussian(p)
@@ -104,7 +104,7 @@ def log_overlap(p: Gaussian, points, bandwidth: float) -> float:
     pos = p.eigvals > 0
     if np.count_nonzero(pos) < p.dim // 2:
         # degenerate p (N ≤ d): project only on the k directions where p has variance;
-        # the others contribute |diff|²/ε², so the cost is O(n d k) instead of O(n d²)
+        # the others contribute |diff|²/ς², so the cost is O(n d k) instead of O(n d²)
         y = diff @ p.eigvecs[:, pos]
         quad = np.einsum("ij,ij->i", diff, diff) / eps2 - np.einsum(
             "ij,ij->i", y * (1.0 / eps2 - 1.0 / c[pos]), y)
@@ -116,12 +116,12 @@ def log_overlap(p: Gaussian, points, bandwidth: float) -> float:
 
 
 def _log_pair_sum(pts: np.ndarray, eps2: float, chunk: int) -> float:
-    """``ln Σ_{j≠k} exp(−|x_j − x_k|² / (4 ε²))`` over ordered pairs; ``−inf`` for one point.
+    """``ln Σ_{i≠i'} exp(−|x_i − x_i'|² / (4 ς²))`` over ordered pairs; ``−inf`` for one point.
 
     Only the upper triangle of the pair matrix is formed (the sum is
     symmetric), ``chunk`` rows at a time, in place. The points are centered
     first so that ``|a|² + |b|² − 2 a·b`` does not lose digits to a large
-    mean, and scaled so that one matrix product gives ``2 a·b / (4ε²)``.
+    mean, and scaled so that one matrix product gives ``2 a·b / (4ς²)``.
     Each block is summed relative to its largest term, so nothing underflows.
     """
     n = pts.shape[0]
@@ -137,7 +137,7 @@ def _log_pair_sum(pts: np.ndarray, eps2: float, chunk: int) -> float:
         m = stop - start
         g = xs[start:stop] @ xs[start:].T        # block of rows against columns >= start
         g -= sq[start:stop, None]
-        g -= sq[None, start:]                    # g = −|x_j − x_k|² / (4ε²)
+        g -= sq[None, start:]                    # g = −|x_i − x_i'|² / (4ς²)
         g[:, :m][np.tril_indices(m)] = -np.inf   # keep j < k only
         top = float(g.max())
         if top == -math.inf:
@@ -153,7 +153,7 @@ def _log_pair_sum(pts: np.ndarray, eps2: float, chunk: int) -> float:
 def log_self_overlap(points, bandwidth: float, chunk: int = 512) -> float:
     """``ln ∫ q(x)² dx`` for the kernel density of ``points``: exact, ``O(n² d)``.
 
-    ``∫ q² = (1/n²) Σ_{j,k} N(x_j; x_k, 2ε² I)``: the ``n`` diagonal terms
+    ``∫ q² = (1/n²) Σ_{i,i'} N(x_i; x_i', 2ς² I)``: the ``n`` diagonal terms
     plus the pairs (see :func:`log_self_overlap_excess`). Pairwise squared
     distances are formed ``chunk`` rows at a time, so memory stays
     ``O(chunk · n)``.

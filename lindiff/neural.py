@@ -410,7 +410,7 @@ def _check_samples(samples, X, names=("samples", "X")):
 
 
 def _sq_distances(S, R):
-    """Squared distances, shape (n, m), centred first so that |a|^2 + |b|^2 - 2ab keeps its digits."""
+    """Squared distances, shape (n, m), centered first so that |a|^2 + |b|^2 - 2ab keeps its digits."""
     c = R.mean(axis=0)
     S, R = S - c, R - c
     sq = np.einsum("ij,ij->i", S, S)[:, None] + np.einsum("ij,ij->i", R, R)[None, :] - 2.0 * (S @ R.T)
@@ -476,8 +476,8 @@ def _log_overlaps(samples, train, reference, std):
 def sample_memorization_statistic(samples, train, reference, std: float) -> float:
     """Monte-Carlo estimate of the memorization statistic from samples of the generator.
 
-    ``s = ln ∫ p q_train − ln ∫ p q_ref`` (``book/memorization.md``,
-    ``eq-mem-statistic``) with each overlap ``∫ p q = E_{y~p} q(y)`` replaced by
+    ``Γ = ln ∫ p_G q_train − ln ∫ p_G q_ref`` (``book/memorization.md``,
+    ``eq-mem-statistic``) with each overlap ``∫ p_G q = E_{y~p_G} q(y)`` replaced by
     the mean of ``q`` over the samples. The kernel densities are those of the
     book (bandwidth ``std · n^(−1/d)``). Both overlaps use the same samples, so
     much of their Monte-Carlo error cancels in the difference. Positive:
@@ -540,9 +540,9 @@ def gaussian_fit_kl(samples, target: Gaussian):
 def direction_variances(samples, basis) -> np.ndarray:
     """Variance of the samples along each column of ``basis`` (about their mean, ``n − 1`` normalization).
 
-    With ``basis`` the eigenvectors of the data covariance, this is the
-    sampled variance per eigen-direction that the linear theory predicts
-    (``book/ddpm_denoisers.md``, ``eq-ddpm-product``).
+    With ``basis`` the eigenvectors ``v_ν`` of the data covariance, this is the
+    sampled variance ``λ̃_ν = v_νᵀ Cov(p_G) v_ν`` per eigen-direction that the
+    linear theory predicts (``book/ddpm_denoisers.md``, ``eq-ddpm-product``).
     """
     S = as_data_matrix(samples, "samples", min_rows=2)
     B = as_finite_array(basis, "basis", ndim=2)

@@ -385,16 +385,16 @@ def kl_large_n_sd(d: int, n: int, T: float, noise_scale: float, target_std: floa
 def kl_proportional_limit(gamma: float, T: float, noise_scale: float, target_std: float) -> float:
     """``F(γ) = lim KL/d`` as ``d, N → ∞`` with ``d/N = γ`` (equation ``eq-kl-mp``).
 
-    The eigenvalues ``ζ`` of ``S/σ²`` follow the Marchenko–Pastur law of ratio
-    ``γ`` and ``KL/d → ½ E f(G)`` with ``G = s(1+s) ζ²/(1+sζ)²``, which is
-    evaluated in closed form::
+    The eigenvalues of ``S/σ²`` follow the Marchenko–Pastur law of ratio
+    ``γ``; with ``λ ~ MP_γ``, ``KL/d → ½ E f(G)`` with ``G = s(1+s) λ²/(1+sλ)²``,
+    which is evaluated in closed form::
 
-        F = ½ [s(1+s) Q − 1 − ln(s(1+s)) − 2 E ln ζ + 2 𝒱(s)]
+        F = ½ [s(1+s) Q − 1 − ln(s(1+s)) − 2 L(γ) + 2 𝒱(s)]
 
-    with ``𝒱(s) = E ln(1+sζ)`` (Shannon transform), ``η(s) = E 1/(1+sζ)``
-    (η-transform), ``Q = E ζ²/(1+sζ)² = (1 − η + s η'(s))/s²`` and
-    ``E ln ζ = (1 − 1/γ) ln(1 − γ) − 1`` (the appendix "Random-matrix tools"
-    derives all four). The square-root differences of the textbook formulas
+    with ``𝒱(s) = E ln(1+sλ)`` (Shannon transform), ``η(s) = E 1/(1+sλ)``
+    (η-transform), ``Q = E λ²/(1+sλ)² = (1 − η + s η'(s))/s²`` and
+    ``L(γ) = E ln λ = (1 − 1/γ) ln(1 − γ) − 1`` (``book/appendix_rmt.md``,
+    theorem ``thm-rmt-transforms``, derives all four). The square-root differences of the textbook formulas
     are rewritten without cancellation, so ``γ → 0`` is accurate and
     ``F(0) = ½ f(r)``.
 
@@ -406,7 +406,7 @@ def kl_proportional_limit(gamma: float, T: float, noise_scale: float, target_std
         return math.inf
     if gamma == 0.0:
         return float(0.5 * _f(r))
-    # the Shannon transform 𝒱(s) = E ln(1+sζ) and E ln ζ of the Marchenko–Pastur law (book/appendix_rmt.md)
+    # the Shannon transform 𝒱(s) = E ln(1+sλ) and L = E ln λ of the Marchenko–Pastur law (book/appendix_rmt.md)
     V = mp_shannon(s, gamma)
     L = mp_log_moment(gamma)
     # Q = E ζ²/(1+sζ)² = (1 − η + s η'(s))/s² (eq-rmt-q), written without the cancelling difference

@@ -5,18 +5,19 @@ equation labels ``eq-rmt-*`` cited in the docstrings are its equations.
 The chapters ``book/onestep_kl.md`` and ``book/ddpm_denoisers.md`` use them
 through :mod:`lindiff.onestep` and :mod:`lindiff.ddpm`.
 
-Notation (``book/notation.md``): ``γ = d/N``; ``u`` is a random variable with
+Notation (``book/notation.md``): ``γ = d/N``; ``λ`` is a random variable with
 the Marchenko–Pastur law ``MP_γ`` (the limiting law of an eigenvalue of
 ``S/σ²`` for data with covariance ``σ² I``), whose support is
 ``[(1 − √γ)², (1 + √γ)²]`` plus, for ``γ > 1``, an atom of mass ``1 − 1/γ``
-at ``0``;
+at ``0``; ``ω`` is the argument of every transform and resolvent (the code
+calls the resolvent argument ``z`` and the MP variable ``u``);
 
-* Stieltjes transform ``m(z) = E[1/(u − z)]``;
-* η-transform ``η(ω) = E[1/(1 + ω u)]``;
-* Shannon transform ``𝒱(ω) = E[ln(1 + ω u)]``;
-* ``δ(z)``, the fixed point of the deterministic equivalents of
-  ``(M̂ + z)⁻¹`` for a general population covariance ``Σ`` with eigenvalues
-  ``λ_ν``.
+* Stieltjes transform ``m(ω) = E[1/(λ − ω)]``;
+* η-transform ``η(ω) = E[1/(1 + ω λ)]``;
+* Shannon transform ``𝒱(ω) = E[ln(1 + ω λ)]``;
+* ``δ(ω)``, the fixed point of the deterministic equivalents of
+  ``(S₀ + ω)⁻¹`` (``S₀ = XᵀX/N``, the uncentered second moment) for a general
+  population covariance ``Σ`` with eigenvalues ``λ_ν``.
 
 Closed forms are written without cancelling differences (the textbook
 expressions subtract nearly equal square roots for small ``ω`` or ``γ``), so
@@ -260,9 +261,9 @@ def mp_log_moment(gamma: float) -> float:
 
 @dataclass(frozen=True)
 class ResolventTraces:
-    """Deterministic equivalents of traces of ``(M̂ + z)⁻¹`` (theorem ``thm-rmt-deteq``).
+    """Deterministic equivalents of traces of ``(S₀ + z)⁻¹`` (theorem ``thm-rmt-deteq``).
 
-    ``M̂ = (1/N) Σ_i x_i x_iᵀ`` with ``x_i`` i.i.d. ``N(0, Σ)``, ``Σ`` with
+    ``S₀ = (1/N) Σ_i x_i x_iᵀ`` with ``x_i`` i.i.d. ``N(0, Σ)``, ``Σ`` with
     eigenvalues ``λ_ν``. All fields are arrays of the broadcast shape of
     ``N`` and ``z``.
 
@@ -273,13 +274,13 @@ class ResolventTraces:
     delta_prime : ndarray
         ``δ'(z) = dδ/dz < 0``.
     trace : ndarray
-        ``tr(M̂ + z)⁻¹ ≃ Σ_ν (λ_ν/(1+δ) + z)⁻¹``.
+        ``tr(S₀ + z)⁻¹ ≃ Σ_ν (λ_ν/(1+δ) + z)⁻¹``.
     trace_squared : ndarray
-        ``tr(M̂ + z)⁻² ≃ −d/dz`` of ``trace``.
+        ``tr(S₀ + z)⁻² ≃ −d/dz`` of ``trace``.
     trace_sigma : ndarray
-        ``tr Σ(M̂ + z)⁻¹ ≃ N δ``.
+        ``tr Σ(S₀ + z)⁻¹ ≃ N δ``.
     trace_sigma_squared : ndarray
-        ``tr Σ(M̂ + z)⁻² ≃ −N δ'``.
+        ``tr Σ(S₀ + z)⁻² ≃ −N δ'``.
     """
 
     delta: np.ndarray
@@ -318,7 +319,7 @@ def _solve_delta(lam, N, z):
 
 
 def deterministic_equivalent(spectrum, N, z) -> ResolventTraces:
-    """Deterministic equivalents of ``tr(M̂ + z)⁻¹`` and ``tr Σ(M̂ + z)⁻¹`` (equation ``eq-rmt-deteq``).
+    """Deterministic equivalents of ``tr(S₀ + z)⁻¹`` and ``tr Σ(S₀ + z)⁻¹`` (equation ``eq-rmt-deteq``).
 
     For ``N`` points i.i.d. ``N(0, Σ)`` in ``d`` dimensions and ``z > 0``, with
     ``δ(z)`` the unique positive solution of the fixed-point equation
@@ -326,11 +327,11 @@ def deterministic_equivalent(spectrum, N, z) -> ResolventTraces:
 
         δ = (1/N) Σ_ν λ_ν / (λ_ν/(1 + δ) + z),
 
-    one has ``tr(M̂ + z)⁻¹ ≃ Σ_ν (λ_ν/(1+δ) + z)⁻¹`` and
-    ``tr Σ(M̂ + z)⁻¹ ≃ N δ`` as ``d, N → ∞`` at fixed ``d/N`` (errors ``o(d)``;
+    one has ``tr(S₀ + z)⁻¹ ≃ Σ_ν (λ_ν/(1+δ) + z)⁻¹`` and
+    ``tr Σ(S₀ + z)⁻¹ ≃ N δ`` as ``d, N → ∞`` at fixed ``d/N`` (errors ``o(d)``;
     in practice a few percent at ``d = 100``). The squared resolvents follow by
     ``−∂_z``, with ``δ'`` from implicit differentiation. For ``Σ = I`` they
-    reduce to the Marchenko–Pastur law: ``tr(M̂ + z)⁻¹/d ≃ m(−z)`` and
+    reduce to the Marchenko–Pastur law: ``tr(S₀ + z)⁻¹/d ≃ m(−z)`` and
     ``δ = γ m(−z)``. For the centered covariance ``S`` pass ``N − 1``.
 
     Parameters

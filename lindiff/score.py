@@ -87,10 +87,10 @@ def _matrix(V, diag) -> np.ndarray:
 
 # --------------------------------------------------------------------------- the Gaussians
 def empirical_gaussian(X, center: bool = True) -> Gaussian:
-    """The empirical Gaussian ``N(x̄, S)`` of a training set (``N(0, S_nc)`` with ``center=False``).
+    """The empirical Gaussian ``N(x̄, S)`` of a training set (``N(0, S₀)`` with ``center=False``).
 
     ``S = (1/N) Σ (x_i − x̄)(x_i − x̄)ᵀ`` (rank ``≤ min(N − 1, d)``) or the
-    uncentered second moment ``S_nc = XᵀX / N`` (rank ``≤ min(N, d)``). It has
+    uncentered second moment ``S₀ = XᵀX / N`` (rank ``≤ min(N, d)``). It has
     the first two moments of the empirical distribution (theorem
     ``thm-score-empirical-gaussian``). Built from
     :func:`lindiff.ddpm.empirical_spectrum`, whose eigenvalues beyond the rank

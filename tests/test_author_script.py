@@ -53,7 +53,7 @@ def test_exact_self_term_is_the_diagonal_of_the_self_overlap_times_the_scripts_c
         expected = (2 * math.pi) ** ((d - 1) / 2) * kappa
         for n in (2, 25, 10_000):
             assert A.self_term(n, d, std, float32=False) == pytest.approx(expected, rel=1e-12)
-            # the expression as written, n/(√(2π)(2ε²)^{d/2} n²) with ε = σ n^{−1/d}, in double precision
+            # the expression as written, n/(√(2π)(2ς²)^{d/2} n²) with ς = σ n^{−1/d}, in double precision
             eps = std * n ** (-1 / d)
             assert n / (math.sqrt(2 * math.pi) * (2 * eps**2) ** (d / 2) * n**2) == pytest.approx(expected, rel=1e-12)
 
@@ -64,7 +64,7 @@ def test_float32_self_term_is_the_float32_bandwidth_raised_to_the_power_d():
         value = A.self_term(n, d)
         assert value == float(np.float32(value))             # a float32 number
         exact = A.self_term(n, d, float32=False)
-        # the rounding of ε, amplified d times, plus a handful of single roundings (π, 2ε², power, n², 1/x, ×n)
+        # the rounding of ς, amplified d times, plus a handful of single roundings (π, 2ς², power, n², 1/x, ×n)
         eps = n ** (-1 / d)
         eps32 = float(np.float32(eps))
         predicted = (eps / eps32) ** d - 1
@@ -93,7 +93,7 @@ def test_vectorized_rounding_equals_the_scalar_one_and_overflow_gives_zero():
     vec = A.self_term_rounding(ns, 100)
     assert vec.shape == ns.shape
     np.testing.assert_array_equal(vec, [A.self_term_rounding(int(n), 100) for n in ns])
-    # (2ε²)^{d/2} beyond the float32 range: the script's self term is 0, in the script as here
+    # (2ς²)^{d/2} beyond the float32 range: the script's self term is 0, in the script as here
     assert A.self_term(10, 300) == 0.0 and A.self_term_rounding(10, 300) == -1.0
     assert A.self_term(10, 200) > 0
 

@@ -42,3 +42,16 @@ def test_dense_baselines_agree_with_the_closed_forms():
     g = onestep.generated_distribution(X, 2.0, 0.02)
     assert bench.per_point_statistic(g, X, ref, 1.0) == pytest.approx(
         memorization.memorization_statistic(g, X, ref, 1.0), abs=1e-8)
+
+
+def test_widget_rows_are_budgeted_in_cpu_time_and_keep_the_wall_time():
+    report = bench.Report()
+    timing = {"plot": "f", "median_s": 0.3, "median_cpu_s": 0.08, "updates": 12, "reused": 7, "partial": 3,
+              "warm_s": 0.2, "warm_cpu_s": 0.06, "full_redraw_s": 0.5, "full_redraw_cpu_s": 0.15}
+    bench.add_widget_rows(report, {"book/notation": [timing], "book/two": [timing, timing]})
+    names = [r["name"] for r in report.rows]
+    assert names == ["widget-update-notation", "widget-update-two-1", "widget-update-two-2"]
+    row = report.rows[0]
+    assert row["ours"] == row["cpu"] == 0.08 and row["wall"] == 0.3 and row["full_redraw_cpu"] == 0.15 and row["warm_cpu"] == 0.06
+    assert row["ratio"] == pytest.approx(0.1 / 0.08) and report.target_of(row["name"]) == 1.0
+    assert "12 slider moves" in row["note"]

@@ -1,5 +1,6 @@
-"""lindiff.data (the photograph, patches, pool, power-law fit, statistics) and
-lindiff.empirical (the exact denoiser of the empirical distribution).
+"""lindiff.data (the sample images, patches, pool, power-law fit, the fourth-moment
+theory of the d/N law, statistics) and lindiff.empirical (the exact denoiser of the
+empirical distribution and its smoothed version).
 
 Every closed form is checked against an independent computation: explicit
 loops, dense Gaussian densities, numerical gradients, and the linear DDPM of
@@ -49,8 +50,48 @@ def test_grayscale_is_the_601_luma_of_the_rgb_file():
     with Image.open(data.sample_image_path()) as im:
         rgb = np.asarray(im.convert("RGB"), dtype=float)
     luma = rgb @ np.array([0.299, 0.587, 0.114])
-    # Pillow rounds the integer luma; allow one grey level
+    # Pillow rounds the integer luma; allow one gray level
     assert np.max(np.abs(data.load_grayscale() * 255 - luma)) <= 1.0
+
+
+@pytest.mark.parametrize("image,shape", [("photograph", (600, 512)), ("mri", (256, 256)), ("terrain", (344, 403))])
+def test_every_sample_image_is_installed_and_loads_offline(image, shape, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise OSError("network access attempted")
+
+    path = data.sample_image_path(image)
+    assert path.is_file() and Path(matplotlib.get_data_path()).resolve() in path.resolve().parents
+    assert path.name == data.SAMPLE_IMAGES[image]
+    monkeypatch.setattr(socket, "socket", refuse)
+    data._image.cache_clear()
+    img = data.load_grayscale(image)
+    assert img.shape == shape and img.min() == 0.0 and img.max() == 1.0
+
+
+def test_mri_and_terrain_against_a_direct_read():
+    import gzip
+
+    with gzip.open(data.sample_image_path("mri")) as f:
+        raw = np.frombuffer(f.read(), dtype=np.uint16).reshape(256, 256)
+    np.testing.assert_allclose(data.load_grayscale("mri") * raw.max(), raw, atol=1e-9)
+    assert np.mean(raw == 0) > 0.4  # the black background of the slice
+    z = np.load(data.sample_image_path("terrain"))["elevation"]
+    t = data.load_grayscale("terrain")
+    np.testing.assert_allclose(z.min() + t * (z.max() - z.min()), z, atol=1e-9)
+
+
+def test_pools_of_other_images():
+    pool = data.patch_pool(3, image="terrain")
+    assert pool.image == "terrain" and len(pool) == (344 - 2) * (403 - 2)
+    r, c = pool.positions[1234]
+    np.testing.assert_allclose(pool.to_intensity(pool.patches[1234]),
+                               data.load_grayscale("terrain")[r:r + 3, c:c + 3].ravel(), atol=1e-12)
+    np.testing.assert_allclose(np.trace(pool.population.cov), 9.0, rtol=1e-10)
+    assert data.patch_pool(3).image == "photograph" and data.patch_pool(3) is not pool
+    with pytest.raises(ValueError, match="image"):
+        data.patch_pool(3, image="lena")
+    with pytest.raises(ValueError, match="size"):
+        data.patch_pool(300, image="mri")  # larger than the 256-pixel side
 
 
 def test_load_grayscale_returns_a_fresh_copy():
@@ -315,6 +356,112 @@ def test_kl_to_population_rejects_bad_input():
         data.kl_to_population(q, Gaussian(np.zeros(2), np.diag([1.0, 0.0])))
 
 
+# --------------------------------------------------------------------------- the d/N law beyond leading order
+@pytest.mark.parametrize("N", [3, 5, 40])
+def test_refit_kl_is_the_kl_of_the_refitted_gaussian(N):
+    rng = np.random.default_rng(10)
+    A = rng.normal(size=(4, 4))
+    pop = Gaussian(rng.normal(size=4), A @ A.T + 0.5 * np.eye(4))
+    X = rng.standard_t(5, size=(N, 4)) @ A.T
+    ts, st = data.refit_kl(X, pop)
+    if N <= 4:
+        assert ts == st == math.inf
+        return
+    fit = Gaussian(X.mean(axis=0), np.cov(X.T, bias=True))
+    np.testing.assert_allclose([ts, st], [kl_divergence(pop, fit) / 4, kl_divergence(fit, pop) / 4], rtol=1e-9)
+
+
+def test_refit_kl_rejects_bad_input():
+    pop = Gaussian(np.zeros(3), np.eye(3))
+    with pytest.raises(ValueError, match="columns"):
+        data.refit_kl(np.zeros((5, 2)), pop)
+    with pytest.raises(ValueError, match="positive definite"):
+        data.refit_kl(np.zeros((5, 3)), Gaussian(np.zeros(3), np.diag([1.0, 1.0, 0.0])))
+    with pytest.raises(TypeError, match="population"):
+        data.refit_kl(np.zeros((5, 3)), np.eye(3))
+
+
+def test_contrast_moments_definition_and_gaussian_value():
+    rng = np.random.default_rng(11)
+    W = rng.standard_normal((40_000, 10))
+    e = data.contrast_moments(W, (1, 2, 3))
+    np.testing.assert_allclose(e, 1.0, rtol=0.03)  # Gaussian: every moment 1
+    r = np.sum(W**2, axis=1)  # the definition, written out
+    np.testing.assert_allclose(e[1], np.mean(r**2) / (10 * 12), rtol=1e-12)
+    np.testing.assert_allclose(e[2], np.mean(r**3) / (10 * 12 * 14), rtol=1e-12)
+    np.testing.assert_allclose(data.contrast_moments(sq_norms=r, dim=10, orders=(1, 2, 3)), e, rtol=1e-12)
+    with pytest.raises(ValueError, match="exactly one"):
+        data.contrast_moments(W, sq_norms=r)
+    with pytest.raises(ValueError, match="dim"):
+        data.contrast_moments(sq_norms=r)
+    with pytest.raises(ValueError, match="non-negative"):
+        data.contrast_moments(sq_norms=-r, dim=10)
+
+
+def test_pool_whitened_norms_against_dense_whitening(pool4):
+    pop = pool4.population
+    W = np.linalg.solve(np.linalg.cholesky(pop.cov), pool4.patches[::50].T).T  # an independent whitening
+    np.testing.assert_allclose(pool4.whitened_sq_norms[::50], np.sum(W**2, axis=1), rtol=1e-8)
+    np.testing.assert_allclose(pool4.whitened_sq_norms.mean(), 16.0, rtol=1e-8)  # E|w|² = d exactly on the pool
+    assert not pool4.whitened_sq_norms.flags.writeable
+
+
+def test_contrast_moments_recover_a_known_scale_mixture():
+    rng = np.random.default_rng(12)
+    vals, probs = np.array([0.25, 2.5]), np.array([2 / 3, 1 / 3])
+    contrast = rng.choice(vals, size=60_000, p=probs)
+    W = np.sqrt(contrast)[:, None] * rng.standard_normal((60_000, 8))
+    np.testing.assert_allclose(data.contrast_moments(W, (2, 3)), [probs @ vals**2, probs @ vals**3], rtol=0.05)
+
+
+def _mp_limits(g):
+    """Marchenko–Pastur limits of KL/d for Gaussian data, both directions (independent closed forms)."""
+    log_mean = -1.0 - (1.0 / g - 1.0) * math.log1p(-g)  # ∫ ln λ dMP_γ
+    return 0.5 * (1.0 / (1.0 - g) - 1.0 + log_mean), -0.5 * log_mean  # (ts, st)
+
+
+def test_refit_coefficients_are_the_marchenko_pastur_expansion_for_gaussian_data():
+    co = data.refit_kl_coefficients(1.0, 1.0, 1.0)
+    np.testing.assert_allclose(co["ts"], [1 / 4, 5 / 12, 11 / 24], rtol=1e-12)
+    np.testing.assert_allclose(co["st"], [1 / 4, 1 / 12, 1 / 24], rtol=1e-12)
+    for g in (1e-2, 2e-2):  # the truncation error is O(γ⁴): the remainder / γ⁴ stays bounded
+        for key, exact in zip(("ts", "st"), _mp_limits(g)):
+            c, c2, c3 = co[key]
+            assert abs(exact - (c * g + c2 * g**2 + c3 * g**3)) < 2 * g**4
+
+
+def test_refit_coefficients_against_monte_carlo_for_a_scale_mixture():
+    # a two-point contrast: e2 = 2.125, e3 = 5.22; Gaussian coefficients would miss by several standard errors
+    rng = np.random.default_rng(13)
+    vals, probs = np.array([0.25, 2.5]), np.array([2 / 3, 1 / 3])
+    e2, e3, e4 = (probs @ vals**n for n in (2, 3, 4))
+    co = data.refit_kl_coefficients(e2, e3, e4)
+    d, N = 200, 1600
+    g = d / N
+    runs = []
+    for _ in range(10):
+        W = np.sqrt(rng.choice(vals, size=N, p=probs))[:, None] * rng.standard_normal((N, d))
+        fit = Gaussian(W.mean(axis=0), np.cov(W.T, bias=True))
+        runs.append([kl_divergence(Gaussian(np.zeros(d), np.eye(d)), fit) / d,
+                     kl_divergence(fit, Gaussian(np.zeros(d), np.eye(d))) / d])
+    runs = np.array(runs)
+    mc, se = runs.mean(axis=0), runs.std(axis=0, ddof=1) / math.sqrt(len(runs))
+    c_d = (e2 * d * (d + 2) - d) / (4 * d * d) + 1 / (2 * d)  # the finite-d leading coefficient
+    for j, key in enumerate(("ts", "st")):
+        _, c2, c3 = co[key]
+        pred = c_d * g + c2 * g**2 + c3 * g**3
+        assert abs(mc[j] - pred) < 3 * se[j] + 0.01 * pred
+        gauss = c_d * g + (5 / 12 if key == "ts" else 1 / 12) * g**2
+        assert abs(mc[j] - gauss) > 3 * se[j] + 0.01 * pred  # the contrast moments matter
+
+
+@pytest.mark.parametrize("args,name", [((0.9, 1.0), "e2"), ((2.0, 3.0), "e3"), ((2.0, 5.0, 10.0), "e4"),
+                                       ((-1.0, 1.0), "e2"), ((2.0, float("nan")), "e3")])
+def test_refit_coefficients_reject_impossible_moments(args, name):
+    with pytest.raises(ValueError, match=name):
+        data.refit_kl_coefficients(*args)
+
+
 # --------------------------------------------------------------------------- statistics
 def test_nearest_neighbor_distances_against_brute_force():
     rng = np.random.default_rng(7)
@@ -324,6 +471,19 @@ def test_nearest_neighbor_distances_against_brute_force():
     np.testing.assert_allclose(data.nearest_neighbor_distances(R[:7], R), 0.0, atol=1e-6)
     with pytest.raises(ValueError, match="same dimension"):
         data.nearest_neighbor_distances(P, R[:, :3])
+
+
+def test_two_nearest_neighbors_against_brute_force():
+    rng = np.random.default_rng(8)
+    P, R = rng.normal(size=(25, 4)), rng.normal(size=(30, 4))
+    two = data.nearest_neighbor_distances(P, R, k=2)
+    brute = np.sort(np.linalg.norm(P[:, None, :] - R[None, :, :], axis=2), axis=1)[:, :2]
+    np.testing.assert_allclose(two, brute, rtol=1e-9)
+    np.testing.assert_allclose(two[:, 0], data.nearest_neighbor_distances(P, R), rtol=1e-12)
+    with pytest.raises(ValueError, match="k must"):
+        data.nearest_neighbor_distances(P, R[:1], k=2)
+    with pytest.raises(ValueError, match="k"):
+        data.nearest_neighbor_distances(P, R, k=0)
 
 
 def test_horizontal_differences_and_kurtosis():
@@ -468,6 +628,67 @@ def test_copying_statistic_is_the_memorization_statistic_of_the_mixture():
     assert empirical.copying_statistic(X, R, 1.0, 1e-4) > 5
 
 
+# --------------------------------------------------------------------------- the smoothed empirical denoiser
+def _smoothed_brute(x, X, ab, zeta):
+    """Posterior mean under p_ζ by Gaussian conditioning, component by component, with dense matrices."""
+    N, d = X.shape
+    xbar = X.mean(axis=0)
+    S = (X - xbar).T @ (X - xbar) / N
+    C = ab * zeta * S + (1 - ab) * np.eye(d)  # covariance of x_t given the component
+    out = []
+    for xi in np.atleast_2d(x):
+        logs, means = [], []
+        for row in X:
+            c = xbar + math.sqrt(1 - zeta) * (row - xbar)
+            logs.append(multivariate_normal(math.sqrt(ab) * c, C).logpdf(xi))
+            # Cov(x_0, x_t) = √ᾱ ζ S within the component
+            means.append(c + math.sqrt(ab) * zeta * S @ np.linalg.solve(C, xi - math.sqrt(ab) * c))
+        w = np.exp(np.array(logs) - logsumexp(logs))
+        out.append(w @ np.array(means))
+    return np.array(out)
+
+
+@pytest.mark.parametrize("N,zeta", [(7, 0.3), (7, 0.8), (4, 0.5)])  # N = 4 < d: S is singular
+def test_smoothed_denoiser_against_dense_gaussian_conditioning(N, zeta):
+    rng = np.random.default_rng(21)
+    X = rng.normal(size=(N, 5)) * np.array([3.0, 1.0, 0.5, 0.2, 0.1]) + 1.0
+    x = rng.normal(size=(6, 5))
+    np.testing.assert_allclose(empirical.smoothed_denoiser(x, X, 0.4, zeta), _smoothed_brute(x, X, 0.4, zeta),
+                               rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(empirical.smoothed_denoiser(x[0], X, 0.4, zeta), _smoothed_brute(x[:1], X, 0.4, zeta)[0],
+                               rtol=1e-8, atol=1e-10)
+
+
+def test_smoothed_denoiser_limits_are_the_copier_and_the_empirical_gaussian():
+    rng = np.random.default_rng(22)
+    X, x, ab = rng.normal(size=(9, 4)) * np.array([2.0, 1.0, 0.5, 0.3]), rng.normal(size=(5, 4)), 0.6
+    np.testing.assert_allclose(empirical.smoothed_denoiser(x, X, ab, 0.0), empirical.empirical_denoiser(x, X, ab),
+                               rtol=1e-10, atol=1e-12)
+    xbar, S = X.mean(axis=0), np.cov(X.T, bias=True)
+    linear = xbar + (x - math.sqrt(ab) * xbar) @ (math.sqrt(ab) * np.linalg.solve(ab * S + (1 - ab) * np.eye(4), S))
+    np.testing.assert_allclose(empirical.smoothed_denoiser(x, X, ab, 1.0), linear, rtol=1e-10, atol=1e-12)
+
+
+def test_smoothed_sampler_interpolates_between_the_exact_sampler_and_the_linear_ddpm():
+    rng = np.random.default_rng(23)
+    X = rng.normal(size=(12, 4)) * np.array([2.0, 1.0, 0.5, 0.3]) + 0.5
+    # ζ = 0: the exact empirical sampler, draw for draw
+    np.testing.assert_allclose(empirical.smoothed_ddpm_samples(X, 30, np.random.default_rng(4), 0.0, T=50),
+                               empirical.empirical_ddpm_samples(X, 30, np.random.default_rng(4), T=50), atol=1e-10)
+    # ζ = 1: the converged linear DDPM; its sample law is a known Gaussian
+    n = 40_000
+    Y = empirical.smoothed_ddpm_samples(X, n, np.random.default_rng(5), 1.0, T=50)
+    G = ddpm.sampling_distribution(X, T=50)
+    sd = np.sqrt(np.diag(G.cov))
+    assert np.all(np.abs(Y.mean(axis=0) - G.mean) < 5 * sd / math.sqrt(n))
+    np.testing.assert_allclose(np.cov(Y.T), G.cov, atol=0.03 * np.max(np.diag(G.cov)))
+    # in between, the samples leave the training points: the copier's nearest distance is the last-step noise
+    beta_1 = ddpm.linear_schedule(50)[0][0]
+    near = {z: np.median(data.nearest_neighbor_distances(
+        empirical.smoothed_ddpm_samples(X, 300, np.random.default_rng(6), z, T=50), X)) for z in (0.0, 0.2, 1.0)}
+    assert near[0.0] < 3 * math.sqrt(beta_1 * 4) < near[0.2] < near[1.0]
+
+
 @pytest.mark.parametrize("call,exc,name", [
     (lambda: empirical.posterior_weights(np.zeros(3), np.zeros((2, 3)), 1.0), ValueError, "alpha_bar"),
     (lambda: empirical.posterior_weights(np.zeros(3), np.zeros((2, 3)), "a"), TypeError, "alpha_bar"),
@@ -481,6 +702,10 @@ def test_copying_statistic_is_the_memorization_statistic_of_the_mixture():
     (lambda: empirical.mixture_log_overlap(np.zeros((2, 3)), 0.0, np.zeros((2, 3)), 1.0), ValueError, "variance"),
     (lambda: empirical.mixture_log_overlap(np.zeros((2, 3)), 1.0, np.zeros((2, 2)), 1.0), ValueError, "points"),
     (lambda: empirical.copying_statistic(np.zeros((2, 3)), np.zeros((2, 3)), -1.0, 1.0), ValueError, "std"),
+    (lambda: empirical.smoothed_denoiser(np.zeros(3), np.eye(3), 0.5, 1.5), ValueError, "smoothing"),
+    (lambda: empirical.smoothed_denoiser(np.zeros(3), np.eye(3), 0.5, -0.1), ValueError, "smoothing"),
+    (lambda: empirical.smoothed_denoiser(np.zeros(3), np.eye(3), 1.5, 0.5), ValueError, "alpha_bar"),
+    (lambda: empirical.smoothed_ddpm_samples(np.eye(3), 2, np.random.default_rng(0), "a"), TypeError, "smoothing"),
 ])
 def test_empirical_rejects_bad_input(call, exc, name):
     with pytest.raises(exc, match=name):

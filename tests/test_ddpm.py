@@ -137,7 +137,7 @@ def test_empirical_spectrum_reconstructs_covariance_with_exact_null_space(N, d, 
     assert np.count_nonzero(fit.eigvals == 0.0) == d - fit.rank
 
 
-# --------------------------------------------------------------------------- loss, minimiser, training
+# --------------------------------------------------------------------------- loss, minimizer, training
 
 
 def test_noise_averaged_loss_matches_monte_carlo():
@@ -153,8 +153,8 @@ def test_noise_averaged_loss_matches_monte_carlo():
 
 
 @pytest.mark.parametrize("center", [True, False])
-def test_gradient_and_minimiser_match_dense(center):
-    """Finite-difference gradient of the loss (bias tied to W) and the dense minimiser."""
+def test_gradient_and_minimizer_match_dense(center):
+    """Finite-difference gradient of the loss (bias tied to W) and the dense minimizer."""
     X, _ = data(4, 3, seed=2, shift=1.5)
     xbar, C = dense_moments(X, center)
     abar, ridge = 0.4, 0.2
@@ -173,9 +173,9 @@ def test_gradient_and_minimiser_match_dense(center):
             E[i, j] = h
             fd[i, j] = (loss(W + E) - loss(W - E)) / (2 * h)
     np.testing.assert_allclose(fd, grad, rtol=1e-6, atol=1e-6)
-    # the library's minimiser, rebuilt as a matrix, is the dense solution and a stationary point
+    # the library's minimizer, rebuilt as a matrix, is the dense solution and a stationary point
     fit = ddpm.empirical_spectrum(X, center=center)
-    w = ddpm.minimiser_weights(fit.eigvals, np.array([abar]), ridge)[0]
+    w = ddpm.minimizer_weights(fit.eigvals, np.array([abar]), ridge)[0]
     Wlib = (fit.eigvecs * w) @ fit.eigvecs.T
     np.testing.assert_allclose(Wlib, dense_weights(C, abar, ridge, math.inf), rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(2 * Wlib @ H - 2 * math.sqrt(1 - abar) * np.eye(3), 0, atol=1e-12)
@@ -213,17 +213,17 @@ def test_flow_limits():
     c = np.array([0.0, 0.5, 20.0])
     _, abars = ddpm.linear_schedule()
     np.testing.assert_array_equal(ddpm.flow_weights(c, abars, 0.1, 0.0), 0.0)
-    np.testing.assert_allclose(ddpm.flow_weights(c, abars, 0.1, 1e9), ddpm.minimiser_weights(c, abars, 0.1), rtol=1e-14)
+    np.testing.assert_allclose(ddpm.flow_weights(c, abars, 0.1, 1e9), ddpm.minimizer_weights(c, abars, 0.1), rtol=1e-14)
     r = ddpm.relaxation_rates(c, abars, 0.1)
     np.testing.assert_allclose(r, abars[:, None] * c + 1 - abars[:, None] + 0.1)
     # the null direction at t = 1 is the slowest mode of all
     assert r.argmin() == 0 and r[0, 0] == pytest.approx(1.099e-4 + 0.1)
     # converged null-direction weight 1/sqrt(1 - abar_1), about 95
-    assert ddpm.minimiser_weights(c, abars)[0, 0] == pytest.approx(1 / math.sqrt(1.099e-4), rel=1e-8)
+    assert ddpm.minimizer_weights(c, abars)[0, 0] == pytest.approx(1 / math.sqrt(1.099e-4), rel=1e-8)
 
 
 @pytest.mark.parametrize("center", [True, False])
-def test_least_squares_on_sampled_noise_converges_to_minimiser(center):
+def test_least_squares_on_sampled_noise_converges_to_minimizer(center):
     """OLS of eps on x_t over M noise draws per point approaches the closed form as M^-1/2."""
     rng = np.random.default_rng(5)
     X, _ = data(10, 4, seed=5, shift=1.0)
@@ -237,7 +237,7 @@ def test_least_squares_on_sampled_noise_converges_to_minimiser(center):
         design = np.hstack([xt, np.ones((xt.shape[0], 1))]) if center else xt
         coef, *_ = np.linalg.lstsq(design, eps.reshape(-1, 4), rcond=None)
         W_ols = coef[:4].T
-        w = ddpm.minimiser_weights(fit.eigvals, np.array([ab]))[0]
+        w = ddpm.minimizer_weights(fit.eigvals, np.array([ab]))[0]
         W_star = (fit.eigvecs * w) @ fit.eigvecs.T
         assert rel_fro(W_ols, W_star) < 3 / math.sqrt(M)
         if center:
@@ -290,7 +290,7 @@ def test_converged_mean_closed_form():
 def test_monte_carlo_of_the_reverse_chain():
     """Run u_{t-1} = (u_t - beta_t/sqrt(1 - abar_t) eps(u_t, t))/sqrt(1 - beta_t) + sqrt(beta_t) z_t."""
     rng = np.random.default_rng(20)
-    X, _ = data(3, 3, seed=21, shift=2.0, rotate=True)  # N = d: one null direction (centred)
+    X, _ = data(3, 3, seed=21, shift=2.0, rotate=True)  # N = d: one null direction (centered)
     T, n, d = 1000, 20_000, 3
     betas, abars = loop_schedule(T)
     xbar, C = dense_moments(X, True)
@@ -315,7 +315,7 @@ def test_transfer_function_facts_and_product_formula():
     c = np.array([0.0, 0.01, 0.1, 1.0, 5.0, 20.0, 60.0])
     g = ddpm.transfer_function(c)
     betas, abars = ddpm.linear_schedule()
-    s, _ = ddpm.sampler_variances(ddpm.minimiser_weights(c, abars), betas, abars)
+    s, _ = ddpm.sampler_variances(ddpm.minimizer_weights(c, abars), betas, abars)
     np.testing.assert_allclose(g, s, rtol=1e-12)
     # reverse recursion s_{t-1} = a_t^2 s_t + beta_t from s_T = 1, one direction at a time
     for ci, gi in zip(c, g):
@@ -420,7 +420,7 @@ def test_converged_losses_closed_forms_and_gap():
     X, target = data(50, 100, seed=3)
     fit = ddpm.empirical_spectrum(X, center=False)
     _, abars = ddpm.linear_schedule()
-    w = ddpm.minimiser_weights(fit.eigvals, abars)
+    w = ddpm.minimizer_weights(fit.eigvals, abars)
     train = ddpm.train_loss(fit, w, abars)
     x = abars[:, None] * fit.eigvals
     np.testing.assert_allclose(train, np.sum(x / (x + 1 - abars[:, None]), axis=1), rtol=1e-10)
@@ -449,7 +449,7 @@ def test_deterministic_equivalents_match_simulation_and_facts():
         for seed in range(6):
             X, target = ddpm.power_law_training_set(N, 100, 1.0, np.random.default_rng(seed))
             fit = ddpm.empirical_spectrum(X, center=False)
-            w = ddpm.minimiser_weights(fit.eigvals, sel, ridge)
+            w = ddpm.minimizer_weights(fit.eigvals, sel, ridge)
             sims.append((ddpm.train_loss(fit, w, sel), ddpm.test_loss(fit, target, w, sel)))
         sims = np.mean(sims, axis=0)
         np.testing.assert_allclose(tr, sims[0], rtol=0.02)
@@ -606,9 +606,9 @@ W2 = np.zeros((2, 3))
         (lambda: ddpm.sampling_distribution(GOOD_X, beta_min=1.5), ValueError, "beta_min"),
         (lambda: ddpm.sampling_distribution(GOOD_X, beta_max=-0.01), ValueError, "beta_max"),
         (lambda: ddpm.sampling_distribution(GOOD_X, center="yes"), TypeError, "center"),
-        (lambda: ddpm.minimiser_weights(np.array([-1.0]), AB), ValueError, "eigvals"),
-        (lambda: ddpm.minimiser_weights(np.array([1.0]), np.array([1.0])), ValueError, "alpha_bars"),
-        (lambda: ddpm.minimiser_weights(np.array([1.0]), AB, ridge=-1), ValueError, "ridge"),
+        (lambda: ddpm.minimizer_weights(np.array([-1.0]), AB), ValueError, "eigvals"),
+        (lambda: ddpm.minimizer_weights(np.array([1.0]), np.array([1.0])), ValueError, "alpha_bars"),
+        (lambda: ddpm.minimizer_weights(np.array([1.0]), AB, ridge=-1), ValueError, "ridge"),
         (lambda: ddpm.relaxation_rates(np.ones((2, 2)), AB), ValueError, "eigvals"),
         (lambda: ddpm.flow_weights(np.ones(3), AB, train_time=float("nan")), ValueError, "train_time"),
         (lambda: ddpm.gd_weights(np.ones(3), AB, lr=10.0), ValueError, "lr"),
@@ -668,3 +668,132 @@ def test_kl_scan_matches_sampling_kl_and_is_independent_of_k_for_the_refit():
         ddpm.kl_scan(5, 1.0, 10, seeds=[0.5])
     with pytest.raises(ValueError, match="train_times"):
         ddpm.kl_scan(5, 1.0, 10, seeds=[0], train_times=[-1.0])
+
+
+# --------------------------------------------------------------------------- grids and generalization maps
+
+
+@pytest.mark.parametrize("center", [False, True])
+def test_kl_grid_matches_dense_propagation_and_generic_kl(center):
+    """Every grid point against d x d propagation (expm weights) and lindiff.kl_divergence."""
+    X, target = data(4, 6, seed=3, shift=0.7 if center else 0.0, rotate=True)
+    fit = ddpm.empirical_spectrum(X, center=center)
+    ridges, taus = [0.0, 0.2], [0.5, 5.0, math.inf]
+    grid = ddpm.kl_grid(fit, target, ridges, taus, T=60)
+    assert grid.shape == (2, 3, 2)
+    d = X.shape[1]
+    for i, r in enumerate(ridges):
+        for j, tau in enumerate(taus):
+            m, S = dense_reverse_chain(X, 60, ridge=r, tau=tau, center=center)
+            q = Gaussian(m, S)
+            ref = (kl_divergence(target, q) / d, kl_divergence(q, target) / d)
+            np.testing.assert_allclose(grid[i, j], ref, rtol=1e-8)
+
+
+def test_kl_grid_matches_dense_matrix_gradient_descent():
+    """Gradient descent on the dense d x d loss at every step, then the dense reverse chain:
+    the KL tends to the flow's, kl_grid at tau = lr n, with an error of first order in lr."""
+    T, d, N = 40, 4, 3
+    X, target = data(N, d, seed=5, rotate=True)
+    betas, abars = loop_schedule(T)
+    _, M = dense_moments(X, False)
+    tau = 2.0
+    errs = []
+    for lr in (0.02, 0.01):
+        n = int(round(tau / lr))
+        m, S = np.zeros(d), np.eye(d)
+        for t in range(T, 0, -1):
+            b, ab = betas[t - 1], abars[t - 1]
+            H = ab * M + (1 - ab) * np.eye(d)
+            W = np.zeros((d, d))
+            for _ in range(n):  # explicit matrix gradient descent on L_t, from W = 0
+                W -= lr * (2 * W @ H - 2 * math.sqrt(1 - ab) * np.eye(d))
+            A = (np.eye(d) - b / math.sqrt(1 - ab) * W) / math.sqrt(1 - b)
+            S = A @ S @ A.T + b * np.eye(d)
+        q = Gaussian(m, S)
+        gd = np.array([kl_divergence(target, q), kl_divergence(q, target)]) / d
+        flow = ddpm.kl_grid(ddpm.empirical_spectrum(X, center=False), target, [0.0], [tau], T=T)[0, 0]
+        errs.append(np.max(np.abs(gd / flow - 1)))
+    assert errs[0] < 0.05 and errs[1] < 0.6 * errs[0]  # first order in lr: halving lr halves the error
+
+
+def test_kl_scan_and_generalization_scan_agree_with_sampling_kl():
+    ratios = np.array([0.5, 1.5])
+    out = ddpm.generalization_scan(10, 1.0, ratios, seeds=[0, 2], ridges=[0.0, 0.1], train_times=[0.7, math.inf])
+    assert out.shape == (2, 2, 2, 2, 2)
+    for i, r in enumerate(ratios):
+        X, target = ddpm.power_law_training_set(int(round(10 * r)), 10, 1.0, np.random.default_rng(2))
+        fit = ddpm.empirical_spectrum(X, center=False)
+        for a, ridge in enumerate((0.0, 0.1)):
+            for b, tau in enumerate((0.7, math.inf)):
+                np.testing.assert_allclose(out[i, 1, a, b], ddpm.sampling_kl(fit, target, ridge=ridge, train_time=tau),
+                                           rtol=1e-12)
+    with pytest.raises(ValueError, match="ratios"):
+        ddpm.generalization_scan(10, 1.0, [0.1], seeds=[0])       # N = 1 training point
+    with pytest.raises(ValueError, match="ridges"):
+        ddpm.kl_grid(fit, target, ridges=[-0.1])
+    with pytest.raises(ValueError, match="train_times"):
+        ddpm.kl_grid(fit, target, train_times=[])
+    with pytest.raises(TypeError, match="fit"):
+        ddpm.kl_grid(X, target)
+
+
+def test_kl_grid_large_grid_is_chunked_and_identical():
+    X, target = ddpm.power_law_training_set(30, 20, 1.0, np.random.default_rng(0))
+    fit = ddpm.empirical_spectrum(X, center=False)
+    ridges, taus = np.geomspace(1e-3, 1.0, 5), np.geomspace(0.1, 100.0, 7)
+    whole = ddpm._kl_on_grid(fit, target, 200, list(ridges), list(taus), 1e-4, 1e-2)
+    chunked = ddpm._kl_on_grid(fit, target, 200, list(ridges), list(taus), 1e-4, 1e-2, max_elements=1)
+    np.testing.assert_array_equal(whole, chunked)
+
+
+def test_grid_minimum_is_exact_for_a_log_parabola_and_keeps_edges():
+    x = np.geomspace(1e-2, 1e2, 13)
+    x0, y0 = 0.37, 0.05
+    y = y0 * np.exp(0.8 * (np.log(x) - math.log(x0)) ** 2)
+    xm, ym = ddpm.grid_minimum(x, y)
+    assert xm == pytest.approx(x0, rel=1e-10) and ym == pytest.approx(y0, rel=1e-10)
+    rows = np.stack([y, x, 1 / x])                   # interior, left edge, right edge
+    xs, ys = ddpm.grid_minimum(x, rows)
+    np.testing.assert_allclose(xs, [x0, x[0], x[-1]], rtol=1e-10)
+    np.testing.assert_allclose(ys, [y0, x[0], 1 / x[-1]], rtol=1e-10)
+    with pytest.raises(ValueError, match="x must"):
+        ddpm.grid_minimum([1.0, 0.5, 2.0], [1.0, 0.5, 2.0])
+    with pytest.raises(ValueError, match="y must"):
+        ddpm.grid_minimum(x, -y)
+
+
+def test_generalization_optima_move_smoothly_with_N_over_d():
+    """The facts the chapter states about the optima across N/d (d = 40: same trends, cheaper)."""
+    ratios = np.array([0.25, 0.5, 2.0, 4.0])
+    taus, ridges = np.geomspace(0.05, 200, 15), np.geomspace(1e-3, 10, 15)
+    kt = ddpm.generalization_scan(40, 1.0, ratios, range(3), train_times=np.r_[taus, math.inf]).mean(axis=1)[:, 0, :, 0]
+    kr = ddpm.generalization_scan(40, 1.0, ratios, range(3), ridges=ridges).mean(axis=1)[:, :, 0, 0]
+    tau_opt, kl_tau = ddpm.grid_minimum(taus, kt[:, :-1])
+    ridge_opt, kl_ridge = ddpm.grid_minimum(ridges, kr)
+    assert np.all((tau_opt > taus[0]) & (tau_opt < taus[-1]))    # interior at every N/d, also N > d
+    assert np.all(np.diff(tau_opt) > 0) and np.all(np.diff(ridge_opt) < 0)
+    assert np.all(kl_tau < kt[:, -1])                            # early stopping beats convergence
+    assert np.all(np.diff(kl_tau) < 0) and np.all(np.diff(kl_ridge) < 0)
+
+
+@pytest.mark.parametrize(
+    "call, exc, name",
+    [
+        (lambda: ddpm.grid_minimum([1.0, 2.0, 3.0], [1.0, math.nan, 2.0]), ValueError, "y"),
+        (lambda: ddpm.grid_minimum([1.0, math.nan, 3.0], [1.0, 0.5, 2.0]), ValueError, "x"),
+        (lambda: ddpm.generalization_scan(10, 1.0, [math.nan], seeds=[0]), ValueError, "ratios"),
+        (lambda: ddpm.generalization_scan(10, 1.0, [1.0], seeds=[0.5]), TypeError, "seeds"),
+        (lambda: ddpm.generalization_scan(10.5, 1.0, [1.0], seeds=[0]), TypeError, "d"),
+        (lambda: ddpm.kl_grid(*_small_fit(), T=2.5), TypeError, "T"),
+        (lambda: ddpm.kl_grid(*_small_fit(), beta_max=1.5), ValueError, "beta_max"),
+    ],
+)
+def test_new_scans_reject_bad_input_by_name(call, exc, name):
+    with pytest.raises(exc, match=name):
+        call()
+
+
+def _small_fit():
+    X, target = ddpm.power_law_training_set(6, 4, 1.0, np.random.default_rng(0))
+    return ddpm.empirical_spectrum(X, center=False), target

@@ -100,13 +100,13 @@ def test_w2_of_a_degenerate_gaussian_to_an_isotropic_target():
 def test_neighbor_distances_match_a_brute_force_search():
     rng = np.random.default_rng(4)
     P, R = 50.0 + rng.standard_normal((17, 6)), 50.0 + rng.standard_normal((23, 6))
-    got = measures.neighbor_distances(P, R, k=3)
+    got = measures.neighbor_distances(P, R, n_neighbors=3)
     brute = np.array([sorted(np.linalg.norm(R - x, axis=1))[:3] for x in P])
     np.testing.assert_allclose(got, brute, rtol=1e-10)
-    np.testing.assert_allclose(measures.neighbor_distances(P, R, k=23), np.sort(
+    np.testing.assert_allclose(measures.neighbor_distances(P, R, n_neighbors=23), np.sort(
         np.linalg.norm(P[:, None] - R[None], axis=2), axis=1), rtol=1e-10)
     # a copied reference point is at distance 0 (no negative rounding)
-    assert measures.neighbor_distances(R[:4], R, k=1).max() == pytest.approx(0.0, abs=1e-6)
+    assert measures.neighbor_distances(R[:4], R, n_neighbors=1).max() == pytest.approx(0.0, abs=1e-6)
 
 
 def test_distance_ratio():
@@ -132,7 +132,7 @@ def test_linear_samples_do_not_copy_training_points():
     d, n = 100, 50
     X = 10.0 + rng.standard_normal((n, d))
     Y = onestep.generated_distribution(X, T0, L0).sample(300, rng)
-    nd = measures.neighbor_distances(Y, X, k=2)
+    nd = measures.neighbor_distances(Y, X, n_neighbors=2)
     assert np.median(nd[:, 0] / nd[:, 1]) > 0.9
 
 
@@ -148,10 +148,10 @@ def test_bad_inputs_raise_naming_the_parameter():
     with pytest.raises(ValueError, match="target"):
         measures.variance_outside_support(p, Gaussian(np.zeros(3), np.zeros((3, 3))))
     X = np.ones((4, 3)) + np.eye(4, 3)
-    with pytest.raises(ValueError, match="k"):
-        measures.neighbor_distances(X, X, k=5)
-    with pytest.raises(ValueError, match="k"):
-        measures.neighbor_distances(X, X, k=0)
+    with pytest.raises(ValueError, match="n_neighbors"):
+        measures.neighbor_distances(X, X, n_neighbors=5)
+    with pytest.raises(ValueError, match="n_neighbors"):
+        measures.neighbor_distances(X, X, n_neighbors=0)
     with pytest.raises(ValueError, match="reference"):
         measures.neighbor_distances(X, np.ones((4, 2)))
     with pytest.raises(ValueError, match="points"):

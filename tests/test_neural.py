@@ -29,7 +29,7 @@ def closed_form_params(X, T, beta_min, beta_max):
     """Dense W_t and b_t = -sqrt(abar_t) W_t xbar of the minimizer (center=True)."""
     fit = ddpm.empirical_spectrum(X)
     _, ab = ddpm.linear_schedule(T, beta_min, beta_max)
-    w = ddpm.minimiser_weights(fit.eigvals, ab)
+    w = ddpm.minimizer_weights(fit.eigvals, ab)
     W = np.einsum("ij,tj,kj->tik", fit.eigvecs, w, fit.eigvecs)
     b = -np.sqrt(ab)[:, None] * (W @ fit.mean)
     return W, b

@@ -30,14 +30,14 @@ def good_values():
                   p=p, q=p, points=X, train=X, reference=X + 0.1, std=1.0, bandwidth=0.5, k=1.0,
                   lam=np.linspace(0.0, 2.0, 4), v=1.0, steps=3, reps=2, ns=[6, 12], dof=6, size=2,
                   sigma=1.0, ridge=0.1, train_time=2.0, fit=fit, target=target, alpha_bars=abar,
-                  eigvals=fit.eigvals, weights=ddpm.minimiser_weights(fit.eigvals, abar), chunk=8,
+                  eigvals=fit.eigvals, weights=ddpm.minimizer_weights(fit.eigvals, abar), chunk=8,
                   noise_scales=[0.1, 1.0], c=np.array([0.5, 1.0]), ratio=0.5, x=np.array([0.5, 2.0]),
                   repetitions=2, seed=0, repetition=0, mean=1.0, variance=0.5, centers=X,
                   lr=0.05, beta_min=1e-4, beta_max=1e-2, alpha_bar_T=0.01, statistic=np.array([-1.0, 0.5, 1.0]),
                   threshold=0.0, n_values=[6, 12], reference_size=20, samples=p, spectrum=np.ones(4))
     per_module = {
         "ddpm": dict(T=50, d=4, N=12, spectrum=ddpm.power_law_spectrum(4, 1.0)),
-        "measures": dict(samples=X + 0.2, fresh=X - 0.3, target=p, k=2),
+        "measures": dict(samples=X + 0.2, fresh=X - 0.3, target=p, n_neighbors=2),
     }
     return common, per_module
 

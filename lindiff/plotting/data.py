@@ -22,26 +22,32 @@ from . import STYLE, new_figure, plain_log_ticks, styled
 __all__ = [
     "MODELS",
     "photo_spectrum_figure",
+    "images_figure",
     "kl_curves_figure",
     "dn_law_figure",
     "memorization_figure",
     "copying_figure",
     "tails_figure",
+    "smoothed_figure",
     "patches_explorer",
 ]
 
 #: Models offered by :func:`patches_explorer`.
-MODELS = ("one-step", "linear DDPM", "exact empirical")
+MODELS = ("one-step", "linear DDPM", "smoothed, ζ = 0.03", "exact empirical")
+#: Smoothing level of the smoothed empirical denoiser in the explorer (``def-data-smoothed``).
+EXPLORER_SMOOTHING = 0.03
 #: Parameters of the one-step model in this chapter (the book's defaults).
 ONESTEP_T, ONESTEP_NOISE = 2.0, math.exp(-4)
 
 _COLORS = STYLE["axes.prop_cycle"].by_key()["color"]
 _MODEL_COLOR = {"one-step": _COLORS[2], "linear DDPM": _COLORS[0], "exact empirical": _COLORS[1],
+                "smoothed, ζ = 0.03": "#e07b39",
                 "held-out": _COLORS[5], "Gaussian": _COLORS[4], "real patches": "black",
                 "training set": _COLORS[3]}
 
 
 _plain = plain_log_ticks
+_NONLINEAR = ("exact empirical", "smoothed, ζ = 0.03")
 
 
 def _mosaic(intensity: np.ndarray, size: int, ncols: int, pad: int = 1) -> np.ndarray:
@@ -68,11 +74,11 @@ def _show_patches(ax, pool, Z, ncols, title):
 @styled
 def photo_spectrum_figure(pool, k: float, amplitude: float, nu_min: int, nu_max: int, train_positions=None):
     """Left: the photograph, with the patches of a training set outlined. Middle: 32 random
-    patches of the pool. Right: the eigenvalues of the population covariance against their
+    patches of the pool. Right: the eigenvalues of the surrogate covariance against their
     rank, and the power law ``A ν^(−k)`` fitted on ``nu_min <= ν <= nu_max`` (solid over the
     fit range, dotted outside)."""
     fig, (ax0, ax1, ax2) = new_figure(3, width=3.3, height=3.3, wspace=0.9, left=0.3)
-    img = data.load_grayscale()
+    img = data.load_grayscale(pool.image)
     ax0.imshow(img, cmap="gray", vmin=0, vmax=1)
     ax0.grid(False)
     ax0.set_xticks([])
@@ -86,7 +92,7 @@ def photo_spectrum_figure(pool, k: float, amplitude: float, nu_min: int, nu_max:
     _show_patches(ax1, pool, pool.patches[idx], 8, f"{pool.size} × {pool.size} patches")
     lam = pool.spectrum
     nu = np.arange(1, lam.size + 1)
-    ax2.loglog(nu, lam, "o", ms=3.5, color=_COLORS[0], label=r"population $\lambda_\nu$")
+    ax2.loglog(nu, lam, "o", ms=3.5, color=_COLORS[0], label=r"surrogate $\lambda_\nu$")
     fit = (nu >= nu_min) & (nu <= nu_max)
     ax2.loglog(nu[fit], amplitude * nu[fit] ** -k, color="black", lw=1.5, label=rf"fit $\nu^{{-{k:.2f}}}$")
     ax2.loglog(nu, amplitude * nu**-k, ":", color="black", lw=1)
@@ -98,30 +104,60 @@ def photo_spectrum_figure(pool, k: float, amplitude: float, nu_min: int, nu_max:
 
 
 @styled
+def images_figure(pools: dict, fits: dict, nu_min: int = 2, nu_max: int | None = None):
+    """One panel per image (the image, with its name), and a last panel with the spectra of the
+    surrogate covariances of their patch pools against rank, each with its fitted power law
+    (``fits[name] = (k, amplitude)``, drawn on ``nu_min <= ν <= nu_max``)."""
+    names = list(pools)
+    fig, axes = new_figure(len(names) + 1, width=2.7, height=2.9, wspace=0.35, left=0.2, right=0.25)
+    colors = dict(zip(names, (_COLORS[0], _COLORS[3], _COLORS[2], _COLORS[4])))
+    for ax, name in zip(axes, names):
+        ax.imshow(data.load_grayscale(pools[name].image), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+        ax.set_axis_off()
+        ax.set_title(name, y=1.0, color=colors[name])
+    ax = axes[-1]
+    pos = ax.get_position()
+    ax.set_position([pos.x0 + 0.2 * pos.width, pos.y0, 0.8 * pos.width, pos.height])  # room for the tick labels
+    for name in names:
+        lam = pools[name].spectrum
+        nu = np.arange(1, lam.size + 1)
+        k, amp = fits[name]
+        top = lam.size if nu_max is None else nu_max
+        fit = (nu >= nu_min) & (nu <= top)
+        ax.loglog(nu, lam, "o", ms=2.5, color=colors[name], label=rf"{name}, $k = {k:.2f}$")
+        ax.loglog(nu[fit], amp * nu[fit] ** -k, color=colors[name], lw=1)
+    ax.set_xlabel(r"rank $\nu$")
+    ax.set_title(r"eigenvalues $\lambda_\nu$ of $\Sigma$", y=1.0)
+    ax.legend(loc="lower left", fontsize=7)
+    _plain(ax)
+    return fig
+
+
+@styled
 def kl_curves_figure(ns, d: int, kl_onestep, kl_ts, kl_st, limits: dict, gauss_ts=None):
-    """KL per dimension to the population Gaussian against ``N/d``, mean ± sd over training sets.
+    """KL per dimension to the Gaussian surrogate against ``N/d``, mean ± sd over training sets.
 
     Parameters
     ----------
     ns : array, shape (K,)
         Training-set sizes.
     kl_onestep, kl_ts, kl_st : arrays, shape (K, R)
-        ``KL(generated ‖ population)/d`` of the one-step model, and the two directions of the
-        linear DDPM (``t‖s`` = population ‖ samples, ``s‖t``), one column per training set.
+        ``KL(generated ‖ surrogate)/d`` of the one-step model, and the two directions of the
+        linear DDPM (``t‖s`` = surrogate ‖ samples, ``s‖t``), one column per training set.
         ``inf`` entries (one-step, ``N <= d``) are drawn as an arrow at the top.
     limits : dict
         ``N → ∞`` values, keys ``"one-step"``, ``"ts"``, ``"st"`` (dashed lines).
     gauss_ts : array, shape (K, R), optional
-        ``t‖s`` of the linear DDPM on Gaussian data with the population covariance.
+        ``t‖s`` of the linear DDPM on Gaussian data with the surrogate's covariance.
     """
     ns = np.asarray(ns, float)
     r = ns / d
     fig, (ax,) = new_figure(1, width=6.0, height=4.0, left=0.95)
-    series = [(kl_ts, _MODEL_COLOR["linear DDPM"], "-", "o", "DDPM, pop ‖ samples", "ts"),
-              (kl_st, _MODEL_COLOR["linear DDPM"], "--", "s", "DDPM, samples ‖ pop", "st"),
-              (kl_onestep, _MODEL_COLOR["one-step"], "-", "^", "one-step, generated ‖ pop", "one-step")]
+    series = [(kl_ts, _MODEL_COLOR["linear DDPM"], "-", "o", "DDPM, surrogate ‖ samples", "ts"),
+              (kl_st, _MODEL_COLOR["linear DDPM"], "--", "s", "DDPM, samples ‖ surrogate", "st"),
+              (kl_onestep, _MODEL_COLOR["one-step"], "-", "^", "one-step, generated ‖ surrogate", "one-step")]
     if gauss_ts is not None:
-        series.append((gauss_ts, _MODEL_COLOR["Gaussian"], ":", "o", "DDPM on Gaussian data, pop ‖ samples", None))
+        series.append((gauss_ts, _MODEL_COLOR["Gaussian"], ":", "o", "DDPM on Gaussian data, surrogate ‖ samples", None))
     for arr, color, ls, marker, label, key in series:
         arr = np.asarray(arr, float)
         finite = np.all(np.isfinite(arr), axis=1)
@@ -149,17 +185,18 @@ def kl_curves_figure(ns, d: int, kl_onestep, kl_ts, kl_st, limits: dict, gauss_t
 @styled
 def dn_law_figure(qs, excess_ts, excess_st, gauss_ts, gauss_st, fits: dict, predicted: float,
                   predicted_gauss: float):
-    """The ``d/N`` law: excess KL per dimension over the ``N → ∞`` value, divided by ``q = d/N``.
+    """The ``d/N`` law: excess KL per dimension over the ``N → ∞`` value, divided by ``γ = d/N``.
 
-    Left: population ‖ samples; right: samples ‖ population. Filled dots: patches; open dots:
-    Gaussian data with the population covariance (mean ± standard error over training sets).
-    Lines: the fits ``a + b q`` of ``excess/q`` (``fits[(name, direction)] = (a, b)``), the
-    fourth-moment prediction ``predicted`` for the patches and ``predicted_gauss`` for Gaussian
-    data, and 1/4.
+    Left: surrogate ‖ samples; right: samples ‖ surrogate. Filled dots: patches; open dots:
+    Gaussian data with the surrogate's covariance (mean ± standard error over training sets).
+    Lines: the fits ``c_fit + c2 γ`` of ``excess/γ`` (``fits[(name, direction)] = (c_fit, c2)``),
+    the fourth-moment prediction ``predicted`` for the patches and ``predicted_gauss`` for
+    Gaussian data, and 1/4.
 
     Parameters
     ----------
     qs : array, shape (Q,)
+        The values of ``γ``.
     excess_ts, excess_st, gauss_ts, gauss_st : arrays, shape (Q, R)
     """
     qs = np.asarray(qs, float)
@@ -178,10 +215,10 @@ def dn_law_figure(qs, excess_ts, excess_st, gauss_ts, gauss_st, fits: dict, pred
         ax.axhline(0.25, color="black", ls=":", lw=1, label="1/4")
         ax.set_xlim(0, grid.max())
         ax.set_ylim(0, None)
-        ax.set_xlabel("$q = d/N$")
-        ax.set_ylabel(r"$(\mathrm{KL}-\mathrm{KL}_\infty)/(d\,q)$")
-    axes[0].set_title(r"population $\Vert$ samples")
-    axes[1].set_title(r"samples $\Vert$ population")
+        ax.set_xlabel(r"$\gamma = d/N$")
+        ax.set_ylabel(r"$(\mathrm{KL}-\mathrm{KL}_\infty)/(d\,\gamma)$")
+    axes[0].set_title(r"surrogate $\Vert$ samples")
+    axes[1].set_title(r"samples $\Vert$ surrogate")
     axes[0].legend(loc="upper left", fontsize=8)
     return fig
 
@@ -288,6 +325,42 @@ def tails_figure(differences: dict, kurtosis: dict):
     return fig
 
 
+@styled
+def smoothed_figure(pool, samples: dict, measures: dict, n_show: int = 8):
+    """Samples of the smoothed empirical denoiser at several smoothing levels, and measures against the level.
+
+    Left: one row of ``n_show`` patches per entry of ``samples`` (smoothing level ``ζ`` → standardized
+    patches), top to bottom in the order given. Right: ``measures[name]`` (arrays over the levels
+    of ``samples``) against ``ζ``: the copy fraction, the nearest-neighbor ratio (median distance to
+    the nearest training patch over that of held-out patches) and the excess kurtosis of pixel
+    differences (right axis), on a symmetric-log ``ζ`` axis so that ``ζ = 0`` is drawn.
+    """
+    zetas = np.array(list(samples), float)
+    fig, (ax0, ax1) = new_figure(2, width=3.9, height=3.3, wspace=0.9, left=0.75, right=0.8)
+    rows = np.concatenate([np.asarray(samples[z], float)[:n_show] for z in samples])
+    _show_patches(ax0, pool, rows, n_show, "samples, one row per $\\zeta$")
+    size = pool.size + 1
+    for i, z in enumerate(samples):
+        ax0.text(-1.0, 1 + i * size + pool.size / 2, f"{z:g}", ha="right", va="center", fontsize=8)
+    styles = {"copy fraction": ("o", "-", _MODEL_COLOR["exact empirical"]),
+              "nearest-neighbor ratio": ("s", "--", _MODEL_COLOR["linear DDPM"])}
+    for name, (marker, ls, color) in styles.items():
+        ax1.plot(zetas, measures[name], marker=marker, ls=ls, color=color, ms=4, label=name)
+    ax1.axhline(1.0, color="gray", lw=0.8, ls=":")
+    ax1.set_xscale("symlog", linthresh=0.01)
+    ax1.set_xlim(-0.001, 1.3)
+    ax1.set_xlabel(r"smoothing level $\zeta$")
+    ax1.set_ylabel("copy fraction, nearest-neighbor ratio")
+    ax2 = ax1.twinx()
+    ax2.plot(zetas, measures["excess kurtosis"], marker="^", ls=":", color="black", ms=4, label="excess kurtosis")
+    ax2.set_ylabel("excess kurtosis of pixel differences")
+    ax2.set_ylim(0, None)
+    ax2.grid(False)
+    handles = ax1.get_legend_handles_labels()[0] + ax2.get_legend_handles_labels()[0]
+    ax1.legend(handles, [h.get_label() for h in handles], loc="center left", fontsize=7)
+    return fig
+
+
 # --------------------------------------------------------------------------- the explorer
 _N_SHOW = 16
 _CURVE_RATIOS = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0, 4.0, 8.0, 16.0)
@@ -329,10 +402,13 @@ def _model(size: int, n: int, model: str, seed: int):
     X, R = _sets(size, n, seed)
     rng = np.random.default_rng([seed, n, size, MODELS.index(model)])
     pop = pool.population
-    if model == "exact empirical":
-        S = empirical.empirical_ddpm_samples(X, _N_SHOW, rng)
+    if model in _NONLINEAR:
+        if model == "exact empirical":
+            S = empirical.empirical_ddpm_samples(X, _N_SHOW, rng)
+        else:
+            S = empirical.smoothed_ddpm_samples(X, _N_SHOW, rng, EXPLORER_SMOOTHING)
         lin = ddpm.sampling_distribution(X).sample(64, rng)
-        dist = {"exact empirical": np.median(data.nearest_neighbor_distances(S, X)),
+        dist = {model: np.median(data.nearest_neighbor_distances(S, X)),
                 "linear DDPM": np.median(data.nearest_neighbor_distances(lin, X)),
                 "held-out": np.median(data.nearest_neighbor_distances(R, X))}
         return S, dist
@@ -351,10 +427,11 @@ def patches_explorer(n_train: int = 128, size: int = 8, model: str = "linear DDP
 
     Left: 16 held-out patches of the photograph, next to 16 patches generated by ``model``
     (one of :data:`MODELS`) trained on ``n_train`` patches of side ``size``. Right: for the two
-    linear models, KL per dimension to the population Gaussian against ``N/d`` (mean of three
-    training sets) with this training set marked; for the exact empirical denoiser, which is not
-    Gaussian, the median distance of its samples to the nearest training patch, against the
-    linear DDPM and held-out patches.
+    linear models, KL per dimension to the Gaussian surrogate against ``N/d`` (mean of three
+    training sets) with this training set marked; for the two nonlinear denoisers (the exact
+    empirical one and the smoothed one at ``ζ = 0.03``), which are not Gaussian, the median
+    distance of their samples to the nearest training patch, against the linear DDPM and
+    held-out patches.
     """
     if model not in MODELS:
         raise ValueError(f"model must be one of {MODELS}, got {model!r}")
@@ -378,15 +455,15 @@ def patches_explorer(n_train: int = 128, size: int = 8, model: str = "linear DDP
     ax0.text(left.shape[1] / 2, -0.5, "held-out patches", ha="center", va="bottom", fontsize=10)
     ax0.text(left.shape[1] + gap.shape[1] + right.shape[1] / 2, -0.5, f"{model}, N = {n_train}", ha="center",
              va="bottom", fontsize=10)
-    if model == "exact empirical":
+    if model in _NONLINEAR:
         names = list(info)
         ax2.bar(range(3), [info[k] for k in names], color=[_MODEL_COLOR[k] for k in names])
         ax2.set_xticks(range(3))
-        ax2.set_xticklabels(["exact", "linear", "held-out"], fontsize=8)
+        ax2.set_xticklabels([model.split(",")[0].split()[0], "linear", "held-out"], fontsize=8)
         ax2.set_yscale("log")
         ax2.set_ylim(0.01, 30)
         ax2.set_ylabel("median distance to nearest\ntraining patch", fontsize=8)
-        ax2.set_title(f"copies: {info['exact empirical']:.2f} vs {info['held-out']:.2f}", y=1.0)
+        ax2.set_title(f"{info[model]:.2f} vs held-out {info['held-out']:.2f}", y=1.0)
         ax2.yaxis.set_major_locator(ticker.FixedLocator([0.01, 0.1, 1.0, 10.0]))
         ax2.yaxis.set_major_formatter(ticker.FixedFormatter(["0.01", "0.1", "1", "10"]))
         ax2.yaxis.set_minor_locator(ticker.NullLocator())
@@ -401,13 +478,13 @@ def patches_explorer(n_train: int = 128, size: int = 8, model: str = "linear DDP
         value = info[0]
         if math.isfinite(value):
             ax2.plot([here], [value], "o", color="black")
-        ax2.set_title(("gen ‖ pop: KL/d = " + (f"{value:.3g}" if math.isfinite(value) else "∞")), y=1.0)
+        ax2.set_title(("gen ‖ surrogate: KL/d = " + (f"{value:.3g}" if math.isfinite(value) else "∞")), y=1.0)
     else:
         ax2.loglog(ratios, ts, color=_MODEL_COLOR["linear DDPM"], marker="o", ms=3)
         ax2.loglog(ratios, st, color=_MODEL_COLOR["linear DDPM"], ls="--", marker="s", ms=3)
         j = min(4, ratios.size - 1)
-        ax2.text(ratios[j], ts[j] * 3, "pop ‖ samples", fontsize=7, color=_MODEL_COLOR["linear DDPM"])
-        ax2.text(ratios[j], st[j] * 0.15, "samples ‖ pop", fontsize=7, color=_MODEL_COLOR["linear DDPM"],
+        ax2.text(ratios[j], ts[j] * 3, "surrogate ‖ samples", fontsize=7, color=_MODEL_COLOR["linear DDPM"])
+        ax2.text(ratios[j], st[j] * 0.15, "samples ‖ surrogate", fontsize=7, color=_MODEL_COLOR["linear DDPM"],
                  va="top")
         ax2.plot([here, here], list(info), "o", color="black")
         ax2.set_title(f"KL/d = {info[0]:.3g}, {info[1]:.3g}", y=1.0)

@@ -1,8 +1,8 @@
 """Figures of the linear-DDPM chapters (``book/ddpm_denoisers.md``, ``book/ddpm_dynamics.md``).
 
 Cheap figures take model parameters and compute what they draw. Figures that
-summarise many training sets (``kl_ratio_figure``, ``dn_law_figure``,
-``regularisation_figure``) take the arrays the chapter computed with
+summarize many training sets (``kl_ratio_figure``, ``dn_law_figure``,
+``regularization_figure``, ``generalization_map_figure``, ``optima_figure``) take the arrays the chapter computed with
 :func:`lindiff.ddpm.kl_scan`, so the numbers in the text and the curves in the
 figure come from one computation.
 """
@@ -25,7 +25,9 @@ __all__ = [
     "dn_law_figure",
     "denoiser_explorer",
     "modes_figure",
-    "regularisation_figure",
+    "regularization_figure",
+    "generalization_map_figure",
+    "optima_figure",
     "dynamics_explorer",
 ]
 
@@ -80,9 +82,9 @@ def _done(fig, minor: bool = False):
 @styled
 def spectra_figure(d: int = 100, ks=(0.0, 0.5, 1.0, 1.5, 2.0), k_sample: float = 1.0,
                    ratios=(0.5, 4.0), seed: int = 0):
-    """R1. Left: power-law spectra ``lambda_nu = d nu^-k / sum mu^-k``. Right: for ``k_sample``,
+    """Left: power-law spectra ``lambda_nu = d nu^-k / sum_nu nu^-k``. Right: for ``k_sample``,
     the empirical spectrum of one training set per ``N/d`` in ``ratios`` (no-bias variant) and
-    the variance the converged sampler gives each empirical direction, ``g(c_nu)``."""
+    the variance the converged sampler gives each empirical direction, ``g(lambda_hat_nu)``."""
     fig, (ax0, ax1) = new_figure(2)
     nu = np.arange(1, d + 1)
     for i, k in enumerate(ks):
@@ -100,8 +102,8 @@ def spectra_figure(d: int = 100, ks=(0.0, 0.5, 1.0, 1.5, 2.0), k_sample: float =
         s, _ = ddpm.sampling_moments(fit)
         pos = fit.eigvals > 0
         ax1.loglog(nu[pos], fit.eigvals[pos], "o", ms=3, color=_color(i + 1),
-                   label=rf"$\hat c_\nu$, $N/d = {r:g}$")
-        ax1.loglog(nu, s, "-", lw=1.0, color=_color(i + 1), alpha=0.8, label=rf"sampled $s_\nu$, $N/d = {r:g}$")
+                   label=rf"$\hat\lambda_\nu$, $N/d = {r:g}$")
+        ax1.loglog(nu, s, "-", lw=1.0, color=_color(i + 1), alpha=0.8, label=rf"sampled $\tilde\lambda_\nu$, $N/d = {r:g}$")
     ax1.axhline(ddpm.linear_schedule()[0][0], color="gray", ls=":", lw=1)
     ax1.text(1.1, 1.5e-4, r"$\sigma_1^2=\beta_1$", color="gray", fontsize=8)
     ax1.set_ylim(5e-5, 3 * lam.max())
@@ -114,7 +116,7 @@ def spectra_figure(d: int = 100, ks=(0.0, 0.5, 1.0, 1.5, 2.0), k_sample: float =
 
 @styled
 def transfer_figure(T: int = 1000, T_short: int = 100):
-    """R2. The sampler's transfer function ``g(c)`` (converged, no ridge): sampled variance of
+    """The sampler's transfer function ``g(c)`` (converged, no ridge): sampled variance of
     a direction whose empirical variance is ``c``. Left: ``g(c)/c`` for ``T`` steps and the
     continuum limit. Right: ``g(c)`` on log axes, also for ``T_short`` steps."""
     fig, (ax0, ax1) = new_figure(2)
@@ -128,17 +130,17 @@ def transfer_figure(T: int = 1000, T_short: int = 100):
     marks = np.array([0.01, 0.1, 1.0, 20.0, 60.0])
     ax0.plot(marks, ddpm.transfer_function(marks, T) / marks, "o", color=_color(0))
     ax0.set_ylim(0.85, 1.15)
-    ax0.set_xlabel("empirical variance $c$")
-    ax0.set_ylabel("$g(c)/c$")
+    ax0.set_xlabel(r"empirical variance $\hat\lambda$")
+    ax0.set_ylabel(r"$g(\hat\lambda)/\hat\lambda$")
     ax0.set_title(r"$\pm 2\%$ band shaded")
     ax0.legend(loc="upper right")
     ax1.loglog(c, g, label=f"$T = {T}$")
     ax1.loglog(c, gc, "--", label="continuum")
     ax1.loglog(c, ddpm.transfer_function(c, T_short), color=_color(2), label=f"$T = {T_short}$")
-    ax1.loglog(c, c, ":", color="black", lw=1, label="$g(c) = c$")
+    ax1.loglog(c, c, ":", color="black", lw=1, label=r"$g(\hat\lambda) = \hat\lambda$")
     ax1.axhline(ddpm.linear_schedule(T)[0][0], color="gray", ls=":", lw=1)
-    ax1.set_xlabel("empirical variance $c$")
-    ax1.set_ylabel("sampled variance $g(c)$")
+    ax1.set_xlabel(r"empirical variance $\hat\lambda$")
+    ax1.set_ylabel(r"sampled variance $g(\hat\lambda)$")
     ax1.legend(loc="upper left")
     return _done(fig)
 
@@ -146,7 +148,7 @@ def transfer_figure(T: int = 1000, T_short: int = 100):
 @styled
 def losses_figure(d: int = 100, k: float = 1.0, steps=(1, 10, 100, 1000),
                   ratios=(0.25, 0.5, 1.0, 2.0, 4.0, 8.0), seeds=(0, 1, 2)):
-    """R3. Test (left) and train (right) loss per dimension against ``N/d`` at several steps ``t``
+    """Test (left) and train (right) loss per dimension against ``N/d`` at several steps ``t``
     (converged, no ridge, no-bias variant). Lines: deterministic equivalents; dots: the mean
     over training sets; dotted: the optimum ``L*_t/d`` of ``N = inf``."""
     fig, (ax0, ax1) = new_figure(2)
@@ -161,7 +163,7 @@ def losses_figure(d: int = 100, k: float = 1.0, steps=(1, 10, 100, 1000),
         for seed in seeds:
             X, target = ddpm.power_law_training_set(N, d, k, np.random.default_rng(seed))
             fit = ddpm.empirical_spectrum(X, center=False)
-            w = ddpm.minimiser_weights(fit.eigvals, sel)
+            w = ddpm.minimizer_weights(fit.eigvals, sel)
             sims[i, 0] += ddpm.test_loss(fit, target, w, sel) / len(seeds)
             sims[i, 1] += ddpm.train_loss(fit, w, sel) / len(seeds)
     opt = ddpm.optimal_loss(lam, sel) / d
@@ -185,7 +187,7 @@ def losses_figure(d: int = 100, k: float = 1.0, steps=(1, 10, 100, 1000),
 
 @styled
 def kl_ratio_figure(ratios, kl, ks):
-    """R4. KL per dimension of the converged model against ``N/d``, both directions.
+    """KL per dimension of the converged model against ``N/d``, both directions.
 
     Parameters
     ----------
@@ -214,20 +216,20 @@ def kl_ratio_figure(ratios, kl, ks):
 
 
 @styled
-def dn_law_figure(qs, excess, ks, d: int = 100, center: bool = False):
-    """R5. ``N (KL - KL_inf) / d^2`` (= excess KL per dimension divided by ``q = d/N``)
-    against ``q``, both directions. Dots: the model, one colour per ``k``; solid: the exact
+def dn_law_figure(gammas, excess, ks, d: int = 100, center: bool = False):
+    """``N (KL - KL_inf) / d^2`` (= excess KL per dimension divided by ``gamma = d/N``)
+    against ``q``, both directions. Dots: the model, one color per ``k``; solid: the exact
     Wishart expectation at this ``d``; dashed: the proportional limit; dotted: 1/4.
 
     Parameters
     ----------
-    qs : array, shape (Q,)
+    gammas : array, shape (Q,)
     excess : array, shape (len(ks), Q, 2)
         Mean excess KL per dimension over the optimum, ``(t||s, s||t)``.
     """
-    qs, excess = np.asarray(qs, float), np.asarray(excess, float)
+    gammas, excess = np.asarray(gammas, float), np.asarray(excess, float)
     fig, axes = new_figure(2)
-    grid = np.linspace(0.005, qs.max() * 1.05, 120)
+    grid = np.linspace(0.005, gammas.max() * 1.05, 120)
     Ns = np.maximum(np.round(d / grid).astype(int), d + 3)
     exact = np.array([ddpm.wishart_kl_expectation(d, int(N), center=center) for N in Ns])
     prop = np.array(ddpm.proportional_kl_limit(grid)).T
@@ -238,9 +240,9 @@ def dn_law_figure(qs, excess, ks, d: int = 100, center: bool = False):
         for i, k in enumerate(ks):
             # distinct markers: the points of different k nearly coincide, which is the point
             marker, size, face = (("o", 8, "none"), ("s", 4.5, None), ("^", 5, None))[i % 3]
-            ax.plot(qs, excess[i, :, j] / qs, marker, ms=size, mfc=face, mew=1.3, ls="none",
+            ax.plot(gammas, excess[i, :, j] / gammas, marker, ms=size, mfc=face, mew=1.3, ls="none",
                     color=_color(i), label=f"model, $k = {k:g}$")
-        ax.set_xlabel("$q = d/N$")
+        ax.set_xlabel(r"$\gamma = d/N$")
         ax.set_ylabel(r"$N\,(\mathrm{KL}-\mathrm{KL}_\infty)/d^2$")
         ax.set_title(lab)
         ax.set_xlim(0, grid.max())
@@ -268,7 +270,7 @@ def denoiser_explorer(k: float = 1.0, ratio: float = 0.5, t: int = 1, d: int = 1
     s, _ = ddpm.sampling_moments(fit)
     pos = fit.eigvals > 0
     ax0.loglog(nu, lam, color="black", lw=2, label=r"target $\lambda_\nu$")
-    ax0.loglog(nu[pos], fit.eigvals[pos], "o", ms=3, color=_color(1), label=r"empirical $\hat c_\nu$")
+    ax0.loglog(nu[pos], fit.eigvals[pos], "o", ms=3, color=_color(1), label=r"empirical $\hat\lambda_\nu$")
     ax0.loglog(nu, s, color=_color(0), lw=1.2, label=r"sampled $s_\nu$")
     ax0.set_ylim(5e-5, 200)
     ax0.set_xlabel(r"rank $\nu$")
@@ -279,7 +281,7 @@ def denoiser_explorer(k: float = 1.0, ratio: float = 0.5, t: int = 1, d: int = 1
     sel = abars[t - 1 : t]
     grid = np.unique(np.round(np.geomspace(0.1, 10, 40) * d).astype(int))
     tr, te = ddpm.deterministic_equivalent_losses(lam, grid, sel)
-    w = ddpm.minimiser_weights(fit.eigvals, sel)
+    w = ddpm.minimizer_weights(fit.eigvals, sel)
     te_here = ddpm.test_loss(fit, target, w, sel)[0] / d
     tr_here = ddpm.train_loss(fit, w, sel)[0] / d
     ax1.loglog(grid / d, te[:, 0] / d, color=_color(1), label="test (theory)")
@@ -298,30 +300,31 @@ def denoiser_explorer(k: float = 1.0, ratio: float = 0.5, t: int = 1, d: int = 1
 @styled
 def modes_figure(cs=(0.0, 0.1, 1.0, 10.0), modes=((1, 5.0), (1, 0.1), (100, 0.0), (10, 0.0), (1, 0.0)),
                  lr: float = 0.05, ridge: float = 0.0):
-    """Left: relaxation time ``1/(2 r_t(c))`` of gradient flow against step ``t`` for several
-    empirical variances ``c``. Right: ``w_t(tau) / w_t^*`` for a few modes ``(t, c)``: the flow
-    (lines) and gradient descent with step ``lr`` at ``tau = lr K`` (dots)."""
+    """Left: relaxation time ``1/(2 varpi_t)`` of gradient flow against step ``t`` for several
+    empirical variances ``lambda_hat`` (``cs``). Right: ``w_t(tau) / w_t^*`` for a few modes
+    ``(t, lambda_hat)``: the flow (lines) and gradient descent with learning rate ``lr`` at
+    ``tau = lr n`` after ``n`` iterations (dots)."""
     fig, (ax0, ax1) = new_figure(2)
     _, abars = ddpm.linear_schedule()
     t = np.arange(1, 1001)
     r = ddpm.relaxation_rates(np.asarray(cs, float), abars, ridge)
     for i, c in enumerate(cs):
-        ax0.loglog(t, 1 / (2 * r[:, i]), color=_color(i), label=f"$c = {c:g}$")
+        ax0.loglog(t, 1 / (2 * r[:, i]), color=_color(i), label=rf"$\hat\lambda = {c:g}$")
     ax0.set_xlabel("step $t$")
-    ax0.set_ylabel(r"relaxation time $1/(2r_t)$")
+    ax0.set_ylabel(r"relaxation time $1/(2\varpi_t)$")
     ax0.set_title("gradient-flow time scales")
     ax0.legend()
     taus = np.geomspace(1e-2, 1e5, 300)
-    Ks = np.unique(np.round(np.geomspace(1, 1e6, 25)).astype(int))
+    iters = np.unique(np.round(np.geomspace(1, 1e6, 25)).astype(int))
     for i, (step, c) in enumerate(modes):
         ab = abars[step - 1 : step]
         cc = np.array([c])
-        wstar = ddpm.minimiser_weights(cc, ab, ridge)[0, 0]
+        wstar = ddpm.minimizer_weights(cc, ab, ridge)[0, 0]
         flow = np.array([ddpm.flow_weights(cc, ab, ridge, tau)[0, 0] for tau in taus])
-        gd = np.array([ddpm.gd_weights(cc, ab, ridge, lr, int(K))[0, 0] for K in Ks])
-        ax1.semilogx(taus, flow / wstar, color=_color(i), label=f"$t = {step}$, $c = {c:g}$")
-        ax1.semilogx(lr * Ks, gd / wstar, "o", ms=3, color=_color(i))
-    ax1.set_xlabel(r"training time $\tau$ (dots: GD, $\tau = \eta K$, " + f"$\\eta = {lr:g}$)")
+        gd = np.array([ddpm.gd_weights(cc, ab, ridge, lr, int(n))[0, 0] for n in iters])
+        ax1.semilogx(taus, flow / wstar, color=_color(i), label=rf"$t = {step}$, $\hat\lambda = {c:g}$")
+        ax1.semilogx(lr * iters, gd / wstar, "o", ms=3, color=_color(i))
+    ax1.set_xlabel(r"training time $\tau$ (dots: GD, $\tau = \varepsilon_{\rm lr} n$, " + rf"$\varepsilon_{{\rm lr}} = {lr:g}$)")
     ax1.set_ylabel(r"$w_t(\tau)/w_t^*$")
     ax1.set_title("one mode at a time, from $W = 0$")
     ax1.set_xlim(1e-2, 1e7)  # room for the legend at the lower right, after every curve has converged
@@ -330,9 +333,9 @@ def modes_figure(cs=(0.0, 0.1, 1.0, 10.0), modes=((1, 5.0), (1, 0.1), (100, 0.0)
 
 
 @styled
-def regularisation_figure(ridges, kl_ridge, taus, kl_tau, ks):
-    """R6. KL per dimension against ridge (left) and training time (right), both directions
-    (solid: target||samples, dashed: samples||target), one colour per ``k``; the minimum
+def regularization_figure(ridges, kl_ridge, taus, kl_tau, ks):
+    """KL per dimension against ridge (left) and training time (right), both directions
+    (solid: target||samples, dashed: samples||target), one color per ``k``; the minimum
     of each curve is marked.
 
     Parameters
@@ -364,7 +367,7 @@ def regularisation_figure(ridges, kl_ridge, taus, kl_tau, ks):
 def dynamics_explorer(ridge: float = 0.0, train_time: float = math.inf, k: float = 1.0,
                       ratio: float = 0.5, d: int = 100, seed: int = 0):
     """Explorable figure of ``book/ddpm_dynamics.md``. One training set (no-bias variant).
-    Left: sampled variance ``s_nu`` along each empirical direction against the target variance
+    Left: sampled variance ``lambda_tilde_nu`` along each empirical direction against the target variance
     ``v_nu^T Sigma v_nu`` there. Right: each direction's share of KL, ``f(rho/s)/2`` (target||samples)
     and ``f(s rho~)/2`` (samples||target)."""
     N = int(round(ratio * d))
@@ -379,11 +382,11 @@ def dynamics_explorer(ridge: float = 0.0, train_time: float = math.inf, k: float
     nu = np.arange(1, d + 1)
     fig, (ax0, ax1) = new_figure(2, width=4.0, height=3.1)
     ax0.semilogy(nu, rho, color="black", lw=2, label=r"target $v_\nu^\top\Sigma v_\nu$")
-    ax0.semilogy(nu, s0, color="gray", lw=1, ls="--", label="sampled, unregularised")
-    ax0.semilogy(nu, s, color=_color(0), lw=1.5, label="sampled $s_\\nu$")
+    ax0.semilogy(nu, s0, color="gray", lw=1, ls="--", label="sampled, unregularized")
+    ax0.semilogy(nu, s, color=_color(0), lw=1.5, label=r"sampled $\tilde\lambda_\nu$")
     ax0.axvline(fit.rank + 0.5, color="gray", lw=0.8)
     ax0.set_ylim(5e-5, 3e3)
-    ax0.set_xlabel(r"empirical direction $\nu$ (by $\hat c_\nu$)")
+    ax0.set_xlabel(r"empirical direction $\nu$ (by $\hat\lambda_\nu$)")
     ax0.set_ylabel("variance along $v_\\nu$")
     tau_txt = r"\infty" if math.isinf(train_time) else f"{train_time:g}"
     ax0.set_title(f"ridge = {ridge:g}, $\\tau = {tau_txt}$")
@@ -397,3 +400,91 @@ def dynamics_explorer(ridge: float = 0.0, train_time: float = math.inf, k: float
     ax1.set_title(f"KL/d: t$\\Vert$s {ts:.3g}, s$\\Vert$t {st:.3g}")
     ax1.legend(loc="upper left", fontsize=8)
     return _done(fig)
+
+
+def _ratio_ticks(ax, ratios):
+    """Readable ticks on a log N/d axis: 0.2, 0.5, 1, 2, 5 within the plotted range."""
+    _tidy(ax)
+    ax.set_xticks([v for v in (0.1, 0.2, 0.5, 1, 2, 5, 10) if min(ratios) <= v <= max(ratios)])
+    ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _p: f"{v:g}"))
+    ax.xaxis.set_minor_formatter(ticker.NullFormatter())
+
+
+def _log_edges(x):
+    """Cell edges of a log-spaced grid (geometric midpoints, extended by half a step at each end)."""
+    lx = np.log(np.asarray(x, float))
+    mid = 0.5 * (lx[1:] + lx[:-1])
+    return np.exp(np.concatenate([[lx[0] - (mid[0] - lx[0])], mid, [lx[-1] + (lx[-1] - mid[-1])]]))
+
+
+@styled
+def generalization_map_figure(ratios, taus, kl_tau, tau_opt, ridges, kl_ridge, ridge_opt):
+    """KL(target||samples)/d as heat maps in (N/d, tau) (left, no ridge) and (N/d, ridge)
+    (right, converged), on a log color scale, with the optimum at each N/d drawn as a curve.
+
+    Parameters
+    ----------
+    ratios : array, shape (R,)
+    taus : array, shape (S,);  kl_tau : array, shape (R, S)
+    tau_opt : array, shape (R,)
+    ridges : array, shape (Q,);  kl_ridge : array, shape (R, Q)
+    ridge_opt : array, shape (R,)
+    """
+    from matplotlib.colors import LogNorm
+
+    ratios = np.asarray(ratios, float)
+    fig, (ax0, ax1) = new_figure(2, width=4.3, right=0.9)
+    lo = min(np.min(kl_tau), np.min(kl_ridge))
+    hi = max(np.max(kl_tau[np.isfinite(kl_tau)]), np.max(kl_ridge[np.isfinite(kl_ridge)]))
+    norm = LogNorm(vmin=lo, vmax=hi)
+    for ax, y, kl, opt, name in ((ax0, taus, kl_tau, tau_opt, r"training time $\tau$ (no ridge)"),
+                                 (ax1, ridges, kl_ridge, ridge_opt, "ridge (converged)")):
+        mesh = ax.pcolormesh(_log_edges(ratios), _log_edges(y), np.asarray(kl, float).T, norm=norm,
+                             cmap="viridis", shading="flat", rasterized=True)
+        ax.plot(ratios, opt, "o-", color="white", ms=3.5, lw=1.5, label="optimum at each $N/d$")
+        ax.axvline(1.0, color="white", lw=0.8, ls=":")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("$N/d$")
+        ax.set_ylabel(name)
+        ax.legend(loc="lower left", fontsize=8, facecolor="0.3", labelcolor="white", framealpha=0.6)
+    ax0.set_title(r"early stopping: KL(target$\Vert$samples)/$d$")
+    ax1.set_title("ridge: same color scale")
+    cax = fig.add_axes([1 - 0.8 / fig.get_figwidth(), 0.18, 0.12 / fig.get_figwidth(), 0.7])
+    fig.colorbar(mesh, cax=cax)
+    for ax in (ax0, ax1):
+        ax.grid(False)
+        _ratio_ticks(ax, ratios)
+    return fig
+
+
+@styled
+def optima_figure(ratios, tau_opt, ridge_opt, kl_tau_opt, kl_ridge_opt, kl_converged, kl_refit=None):
+    """Left: the optimal training time and the optimal ridge against N/d, with 1/(2 ridge*)
+    for comparison. Right: KL(target||samples)/d at each optimum, converged, and (optionally)
+    the exact expectation for the refitted Gaussian (N > d + 1)."""
+    ratios = np.asarray(ratios, float)
+    fig, (ax0, ax1) = new_figure(2)
+    ax0.loglog(ratios, tau_opt, "o-", ms=3.5, color=_color(0), label=r"optimal $\tau$")
+    ax0.loglog(ratios, ridge_opt, "s-", ms=3.5, color=_color(1), label="optimal ridge")
+    ax0.loglog(ratios, 1 / (2 * np.asarray(ridge_opt)), ":", color=_color(1), label=r"$1/(2\,\mathrm{ridge}^*)$")
+    ax0.axvline(1.0, color="gray", lw=0.8)
+    ax0.set_xlabel("$N/d$")
+    ax0.set_ylabel("optimal value")
+    ax0.set_title("where the optimum lies")
+    ax0.legend(loc="center right", fontsize=8)
+    ax1.loglog(ratios, kl_converged, "^-", ms=3.5, color="gray", label="converged, no ridge")
+    ax1.loglog(ratios, kl_tau_opt, "o-", ms=3.5, color=_color(0), label=r"optimal $\tau$")
+    ax1.loglog(ratios, kl_ridge_opt, "s-", ms=3.5, color=_color(1), label="optimal ridge")
+    if kl_refit is not None:
+        ok = np.isfinite(kl_refit)
+        ax1.loglog(ratios[ok], np.asarray(kl_refit)[ok], ":", color="black", lw=1, label="refit, exact")
+    ax1.axvline(1.0, color="gray", lw=0.8)
+    ax1.set_xlabel("$N/d$")
+    ax1.set_ylabel(TS_LABEL)
+    ax1.set_title("KL at the optimum")
+    ax1.legend(loc="upper right", fontsize=8)
+    fig = _done(fig)
+    for ax in (ax0, ax1):
+        _ratio_ticks(ax, ratios)
+    return fig

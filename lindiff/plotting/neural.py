@@ -71,7 +71,7 @@ def linear_check_figure(exact_var, trained_var, stat_exact, stat_estimates: dict
     lo, hi = min(np.min(exact_var), np.min(trained_var)), max(np.max(exact_var), np.max(trained_var))
     ax0.plot([lo, hi], [lo, hi], color="gray", lw=1)
     ax0.plot(exact_var, trained_var, "o", color=COLOR["linear"], ms=5)
-    ax0.set_xlabel("closed form $s_\\nu$")
+    ax0.set_xlabel("closed form $\\tilde\\lambda_\\nu$")
     ax0.set_ylabel("trained network, sample variance")
     ax0.set_title("linear ε-predictor trained by Adam", y=1.0)
     ns = sorted(stat_estimates)
@@ -82,7 +82,7 @@ def linear_check_figure(exact_var, trained_var, stat_exact, stat_estimates: dict
     ax1.set_xscale("log")
     plain_log_ticks(ax1, y=False)
     ax1.set_xlabel("samples $n$")
-    ax1.set_ylabel("memorization statistic $s$")
+    ax1.set_ylabel("memorization statistic $\\Gamma$")
     ax1.set_title("linear DDPM, d = 64", y=1.0)
     ax1.legend(loc="lower right")
     return fig
@@ -166,7 +166,7 @@ def directions_figure(rows, d: int, steps: int = 8000, live=None):
             ax.axvline(n - 1, color="gray", lw=0.8)   # beyond: directions the training set misses
         plain_log_ticks(ax, minor=False)
         ax.set_xlabel(r"eigen-direction $\nu$")
-        ax.set_ylabel("variance of the samples")
+        ax.set_ylabel(r"sampled variance $\tilde\lambda_\nu$")
         ax.set_title(f"N = {n} (N/d = {n / d:g})", y=1.0)
     axes[0].legend(loc="lower left", fontsize=7)
     return fig

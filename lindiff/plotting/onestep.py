@@ -31,7 +31,7 @@ __all__ = [
 
 #: Floor used to show exact zeros on a logarithmic axis.
 _ZERO_FLOOR = 1e-4
-_GREY = "#999999"
+_GRAY = "#999999"
 
 
 # --------------------------------------------------------------------------- cached draws
@@ -157,15 +157,15 @@ def spectra_figure(d: int = 100, ns=(50, 200, 1000), T: float = 2.0, noise_scale
         pos = lam > 0
         ax1.loglog(lam[pos] / sig2, g[pos] / sig2, "o", ms=3, mfc="none", color=c, alpha=0.8)
     for ax in (ax0, ax1):
-        ax.axhline(1.0, color=_GREY, ls=":", lw=1, label=r"$\sigma^2$" if ax is ax0 else None)
+        ax.axhline(1.0, color=_GRAY, ls=":", lw=1, label=r"$\sigma^2$" if ax is ax0 else None)
         ax.axhline(r, color="k", ls="--", lw=1, label=rf"$r\sigma^2$, $r={r:.3f}$" if ax is ax0 else None)
-    ax0.plot([], [], "v", ms=3, color=_GREY, label="exact zeros of $S$")
+    ax0.plot([], [], "v", ms=3, color=_GRAY, label="exact zeros of $S$")
     ax0.set_ylim(_ZERO_FLOOR / 2, 20)
     ax0.set_xlabel(r"rank $\nu$ (descending)")
     ax0.set_ylabel(r"eigenvalue $/\sigma^2$")
     ax0.set_title(r"$\hat\lambda_\nu$ of $S$ (circles), $g_\nu$ of $\Sigma_G$ (lines)")
     ax0.legend(loc="lower left", bbox_to_anchor=(0.0, 0.1), fontsize=8, ncol=2)
-    ax1.loglog(grid / sig2, grid / sig2, color=_GREY, lw=1, label=r"$g=\hat\lambda$")
+    ax1.loglog(grid / sig2, grid / sig2, color=_GRAY, lw=1, label=r"$g=\hat\lambda$")
     ax1.plot([1.0], [r], "k*", ms=9, label=r"$(\sigma^2, r\sigma^2)$")
     ax1.set_xlim(1e-3, 30)
     ax1.set_ylim(1e-5, 30)
@@ -199,7 +199,7 @@ def hull_figure(ns=(2, 10), T: float = 2.0, noise_scale: float = math.exp(-4), t
         p = onestep.generated_distribution(X, T, noise_scale)
         gen = p.sample(n_samples, rng)
         fresh = target_std * rng.standard_normal((n_samples, 2))
-        ax.plot(fresh[:, 0], fresh[:, 1], ".", ms=4, color=_GREY, alpha=0.6, label="fresh samples of $p_S$")
+        ax.plot(fresh[:, 0], fresh[:, 1], ".", ms=4, color=_GRAY, alpha=0.6, label="fresh samples of $p_S$")
         ax.plot(gen[:, 0], gen[:, 1], ".", ms=4, color="#1f5aa6", alpha=0.6, label="samples of $p_G$")
         if n <= 2:  # the affine hull is the line through the points
             u = X[1] - X[0]
@@ -240,7 +240,7 @@ def denoiser_explorer(d: int = 100, n: int = 50, T: float = 2.0, noise_scale: fl
     # plain-text labels: mathtext parsing would dominate the cost of a live update
     _spectrum_panel(ax0, lam / sig2, g / sig2, "#1f5aa6", label="g_ν of Σ_G")
     ax0.plot([], [], "o", ms=3, mfc="none", color="#1f5aa6", label="λ̂_ν of S")
-    ax0.axhline(1.0, color=_GREY, ls=":", lw=1, label="σ²")
+    ax0.axhline(1.0, color=_GRAY, ls=":", lw=1, label="σ²")
     ax0.axhline(r, color="k", ls="--", lw=1, label=f"rσ², r = {r:.3f}")
     top = max(float(lam.max() / sig2), float(g.max() / sig2), 1.0)
     ax0.set_ylim(_ZERO_FLOOR / 2, _decade_limits(1.0, 3 * top)[1])  # whole decades: reusable axes
@@ -257,7 +257,7 @@ def denoiser_explorer(d: int = 100, n: int = 50, T: float = 2.0, noise_scale: fl
     fresh = target_std * z_fresh - xbar  # p_S has mean 0 here
     show = X[: min(n, n_samples)] - xbar
     # markers as lines (zorder 2, above the axes): a live widget can then keep the drawn axes
-    ax1.plot(*(fresh @ basis).T, "o", ms=2.4, mew=0, color=_GREY, alpha=0.5, label="fresh samples of p_S")
+    ax1.plot(*(fresh @ basis).T, "o", ms=2.4, mew=0, color=_GRAY, alpha=0.5, label="fresh samples of p_S")
     ax1.plot(*(show @ basis).T, "x", ms=3.8, mew=1, color="#d1495b", label="training points")
     ax1.plot(*(gen @ basis).T, "o", ms=2.4, mew=0, color="#1f5aa6", alpha=0.6, label="generated samples")
     lim = _nice_ceil(3.5 * math.sqrt(max(float(lam[-1]), sig2)))
@@ -392,7 +392,7 @@ def time_noise_figure(d: int = 100, ns=(150, 1000), T: float = 2.0, target_std: 
         ax1.axhline(onestep.kl_small_noise_limit(X, 0.0, target_std), color=line.get_color(), ls=":", lw=1)
     ax1.loglog(ells, [onestep.kl_infinite_data(d, T, e, target_std) for e in ells], "--", color="k",
                label=r"$\mathrm{KL}_\infty$")
-    ax1.axvline(math.exp(-2 * T), color=_GREY, lw=1, label=r"$\ell=e^{-2T}$")
+    ax1.axvline(math.exp(-2 * T), color=_GRAY, lw=1, label=r"$\ell=e^{-2T}$")
     ax1.set_xlabel(r"noise scale $\ell$")
     ax1.set_ylabel(r"$\mathrm{KL}(p_G\Vert p_S)$ (nats)")
     ax1.set_title(rf"$d={d}$, $T={T:g}$; dotted: $\ell\to0$ limits")

@@ -19,13 +19,13 @@ from . import new_figure, plain_log_axis, styled
 
 __all__ = ["mp_figure", "edges_figure", "deterministic_equivalent_figure"]
 
-_GREY = "#999999"
+_GRAY = "#999999"
 
 
 # --------------------------------------------------------------------------- cached draws
 @functools.lru_cache(maxsize=64)
 def _isotropic_eigenvalues(d: int, n: int, seed: int) -> np.ndarray:
-    """Eigenvalues (ascending) of ``M̂ = ZᵀZ/N`` for one ``N × d`` standard normal ``Z``.
+    """Eigenvalues (ascending) of ``S₀ = ZᵀZ/N`` for one ``N × d`` standard normal ``Z``.
 
     For ``N >= d`` from the bidiagonal model of ``Wishart_d(N, I)``; for
     ``N < d`` the ``N`` nonzero ones are those of ``Z Zᵀ ~ Wishart_N(d, I)``,
@@ -52,7 +52,7 @@ def _check_gamma_d(gamma, d):
 def mp_figure(gamma: float = 0.25, d: int = 400, seed: int = 0):
     """Eigenvalues of one Wishart matrix against the Marchenko–Pastur law, and two of its transforms.
 
-    Left: histogram of the eigenvalues of ``M̂ = ZᵀZ/N`` (``N = d/γ``,
+    Left: histogram of the eigenvalues of ``S₀ = ZᵀZ/N`` (``N = d/γ``,
     rounded) with the density ``eq-rmt-mp-density`` and the edges
     ``(1 ± √γ)²``; for ``γ > 1`` the ``d − N`` zero eigenvalues (the atom) are
     counted in the title, not drawn. Right: ``η(ω)`` (left axis) and ``𝒱(ω)``
@@ -78,7 +78,7 @@ def mp_figure(gamma: float = 0.25, d: int = 400, seed: int = 0):
         ax0.axvline(edge, color="k", ls="--", lw=0.8)
     top = float(np.max(rmt.mp_density(np.linspace(max(lo, 0.02), hi, 200), g)))
     ax0.set_ylim(0, 1.25 * max(top, float(np.max(counts)) / (d * width)))
-    ax0.set_xlabel("eigenvalue of M̂ / σ²")
+    ax0.set_xlabel("eigenvalue of S₀ / σ²")
     ax0.set_ylabel("density")
     atom = f", {d - n} zeros (atom)" if n < d else ""
     ax0.set_title(f"γ = {g:.3g}, N = {n}{atom}")
@@ -91,12 +91,12 @@ def mp_figure(gamma: float = 0.25, d: int = 400, seed: int = 0):
                  color="#1f5aa6")
     ax1.set_ylim(0, 1.05)
     ax1.set_xlabel("ω")
-    ax1.set_ylabel("η(ω) = E 1/(1+ωu)", color="#1f5aa6")
+    ax1.set_ylabel("η(ω) = E 1/(1+ωλ)", color="#1f5aa6")
     plain_log_axis(ax1.xaxis, minor=False)
     ax2 = ax1.twinx()
     ax2.plot(om, rmt.mp_shannon(om, g), color="#2e8b57", label=r"$\mathcal{V}(\omega)$")
     ax2.plot(omd, np.mean(np.log1p(omd[:, None] * ev[None, :]), axis=1), "s", ms=4, mfc="none", color="#2e8b57")
-    ax2.set_ylabel(r"$\mathcal{V}(\omega)$ = E ln(1+ωu)", color="#2e8b57")
+    ax2.set_ylabel(r"$\mathcal{V}(\omega)$ = E ln(1+ωλ)", color="#2e8b57")
     ax2.grid(False)
     ax2.spines["right"].set_visible(True)
     ax1.set_title("lines: closed forms; symbols: this draw")
@@ -158,7 +158,7 @@ def edges_figure(gammas=(0.25, 0.5), dims=(25, 50, 100, 200, 400, 800, 1600, 320
 def deterministic_equivalent_figure(d: int = 200, k: float = 1.0, ratios=(0.5, 2.0), seeds=(0, 1, 2)):
     """Resolvent traces for a power-law ``Σ`` against their deterministic equivalents.
 
-    Left: ``tr(M̂ + z)⁻¹/d``; right: ``tr Σ(M̂ + z)⁻¹/d``, against ``z``, for
+    Left: ``tr(S₀ + z)⁻¹/d``; right: ``tr Σ(S₀ + z)⁻¹/d``, against ``z``, for
     ``N = ratio · d`` points of ``N(0, Σ)`` with ``Σ`` the power law
     :func:`lindiff.ddpm.power_law_spectrum` ``(d, k)``. Lines: equation
     ``eq-rmt-deteq``; symbols: the mean over the seeded training sets.
@@ -183,12 +183,12 @@ def deterministic_equivalent_figure(d: int = 200, k: float = 1.0, ratios=(0.5, 2
             ax.loglog(z, theory, color=colors[j], label=f"N/d = {ratio:g}")
             ax.loglog(zs, sim, "o", ms=4, mfc="none", color=colors[j])
     for ax in (ax0, ax1):
-        ax.set_xlabel("z")
+        ax.set_xlabel("ω")
         plain_log_axis(ax.xaxis, minor=False)
         plain_log_axis(ax.yaxis, minor=False)
         ax.legend(loc="upper right", fontsize=8)
-    ax0.set_ylabel("tr (M̂ + z)⁻¹ / d")
-    ax1.set_ylabel("tr Σ(M̂ + z)⁻¹ / d")
+    ax0.set_ylabel("tr (S₀ + ω)⁻¹ / d")
+    ax1.set_ylabel("tr Σ(S₀ + ω)⁻¹ / d")
     ax0.set_title(f"power law k = {k:g}, d = {d}")
     ax1.set_title(f"symbols: mean of {len(seeds)} training sets")
     return fig

@@ -26,7 +26,7 @@ export MPLCONFIGDIR ?= $(CURDIR)/.venv/matplotlib
 
 help:
 	@echo "make book   build the static site into $(HTML) (executes every chapter)"
-	@echo "make test   unit tests, notebooks (nbval), -W build, links, workflow lint, browser tests, JupyterLab"
+	@echo "make test   -W build, unit tests, PDF, notebooks (nbval), links, workflow lint, browser tests, JupyterLab"
 	@echo "make lab    JupyterLab with the book's .md files opening as notebooks"
 	@echo "make pdf    the whole book as one PDF, $(PDF) (after make book: no notebook runs again)"
 	@echo "make bench  benchmarks against the obvious alternatives (a few minutes; records book/data/benchmarks.json)"
@@ -74,15 +74,17 @@ book: setup
 	echo "Built in $$(( $$(date +%s) - start )) s. The site is at $(CURDIR)/$(HTML)/index.html"
 
 # --- tests ---------------------------------------------------------------------
+# Seven groups in three stages; the two groups of a stage run side by side
+# (tests/stages.sh): every group is one single-threaded process, the machine has
+# two cores, and this halves the wall time. Order: the site must exist before it
+# is printed to PDF, the PDF before its tests, nbval before the comparison of its
+# glued numbers with the site's (test-browser).
 test: setup chromium
-	@set -e; t0=$$(date +%s); \
-	stage() { s=$$(date +%s); echo "== $$1"; $(MAKE) --no-print-directory $$2; echo "   ($$2: $$(( $$(date +%s) - s )) s)"; }; \
-	stage "1/6 library unit tests" test-lib; \
-	stage "2/6 notebooks (pytest --nbval over book/*.md)" test-notebooks; \
-	stage "3/6 site build with $(JB_FLAGS)" build-check; \
-	stage "4/6 internal links and the publishing workflow" "linkcheck lint-workflows"; \
-	stage "5/6 browser tests (chromium) and determinism of glued numbers" test-browser; \
-	stage "6/6 JupyterLab in chromium (make lab)" test-lab; \
+	@set -e; t0=$$(date +%s); export MAKE="$(MAKE)"; \
+	tests/stages.sh "1/3 site build with $(JB_FLAGS) | library unit tests" build-check test-lib; \
+	tests/stages.sh "2/3 PDF of the book | notebooks (pytest --nbval over book/*.md)" pdf test-notebooks; \
+	tests/stages.sh "3/3 links, workflow lint, browser tests of the site | PDF and notebook downloads, JupyterLab in chromium" \
+	  "linkcheck lint-workflows test-browser" "test-pdf-files test-lab"; \
 	echo "make test: all passed in $$(( $$(date +%s) - t0 )) s"
 
 test-lib:
@@ -92,7 +94,7 @@ test-notebooks:
 	$(BIN)/python -m pytest --nbval-lax --nbval-current-env book -q -p no:cacheprovider
 
 build-check:
-	@rm -rf _build/html
+	@rm -rf _build/html _build/.doctrees _build/jupyter_execute
 	@start=$$(date +%s); \
 	LINDIFF_STATIC_WIDGETS=1 $(BIN)/jupyter-book build . $(JB_FLAGS) > _build_log.txt 2>&1 \
 	  || { cat _build_log.txt; rm -f _build_log.txt; exit 1; }; \
@@ -156,7 +158,7 @@ lab: setup
 #  3. the site build again: it now finds the PDF, copies it to $(HTML)/lindiff.pdf and links
 #     it from every page's download menu (pages are rewritten, nothing executes).
 # Without a previous `make book`, step 1 executes the notebooks once and step 3 reuses them.
-.PHONY: pdf test-pdf
+.PHONY: pdf test-pdf test-pdf-files
 pdf: setup chromium
 	@set -o pipefail; start=$$(date +%s); mkdir -p _build; \
 	LINDIFF_STATIC_WIDGETS=1 $(BIN)/jupyter-book build . --builder singlehtml $(JB_FLAGS) > _build/pdf-singlehtml.log 2>&1 \
@@ -173,6 +175,10 @@ pdf: setup chromium
 
 # the PDF and the notebooks of the download menus (tests/test_pdf.py); builds the PDF first
 test-pdf: pdf
+	$(MAKE) --no-print-directory test-pdf-files
+
+# the tests of an existing PDF (make test runs them after its own `pdf` stage)
+test-pdf-files:
 	LINDIFF_REQUIRE_PDF=1 $(BIN)/python -m pytest tests/test_pdf.py -q
 
 clean:

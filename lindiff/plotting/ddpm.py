@@ -315,7 +315,9 @@ def denoiser_explorer(k: float = 1.0, ratio: float = 0.5, t: int = 1, d: int = 1
     ax0.set_ylabel("variance")
     # plain-text titles: they change at every slider move, and parsing new mathtext
     # would cost a live update more than drawing the rest of the figure
-    ax0.set_title(f"k = {k:g}, N/d = {ratio:g} ({d - fit.rank} null directions)")
+    # (and at y = 1, where matplotlib puts them when nothing is drawn above the axes, but
+    # without measuring every tick label again at each update to find that out)
+    ax0.set_title(f"k = {k:g}, N/d = {ratio:g} ({d - fit.rank} null directions)", y=1.0)
     ax0.legend(loc="lower left", fontsize=8)
     sel = ddpm.linear_schedule()[1][t - 1 : t]
     grid = _loss_grid(d)
@@ -337,7 +339,7 @@ def denoiser_explorer(k: float = 1.0, ratio: float = 0.5, t: int = 1, d: int = 1
     ax1.set_xlim(min(0.08, 0.8 * ratio), max(12.5, 1.25 * ratio))
     ax1.set_xlabel("$N/d$")
     ax1.set_ylabel("loss / $d$ at step $t$")
-    ax1.set_title(f"t = {t}: test {te_here:.3g}, train {tr_here:.3g}")
+    ax1.set_title(f"t = {t}: test {te_here:.3g}, train {tr_here:.3g}", y=1.0)
     ax1.legend(loc="upper right", fontsize=8)
     return _done(fig)
 

@@ -247,7 +247,9 @@ def denoiser_explorer(d: int = 100, n: int = 50, T: float = 2.0, noise_scale: fl
     ax0.set_xlabel("rank ν (descending)")
     ax0.set_ylabel("eigenvalue / σ²")
     n_zero = int(np.sum(lam <= 0))
-    ax0.set_title(f"d = {d}, N = {n}: " + (f"{n_zero} zero eigenvalues" if n_zero else "full rank"))
+    # titles at y = 1, where matplotlib puts them when nothing is drawn above the axes, but
+    # without measuring every tick label again at each update of a live widget to find that out
+    ax0.set_title(f"d = {d}, N = {n}: " + (f"{n_zero} zero eigenvalues" if n_zero else "full rank"), y=1.0)
     ax0.legend(loc="lower left", fontsize=8)
     # 2-D view: basis (top, bottom) eigenvectors of S; coordinates relative to x̄
     xbar = X.mean(axis=0)
@@ -267,7 +269,7 @@ def denoiser_explorer(d: int = 100, n: int = 50, T: float = 2.0, noise_scale: fl
         axis.set_major_locator(MaxNLocator(nbins=4))
     ax1.set_xlabel("top eigenvector of S")
     ax1.set_ylabel("bottom eigenvector of S")
-    ax1.set_title(f"2-D view (T = {T:g}, ℓ = {noise_scale:.3g})")
+    ax1.set_title(f"2-D view (T = {T:g}, ℓ = {noise_scale:.3g})", y=1.0)
     ax1.legend(loc="upper right", fontsize=7, markerscale=1.5)
     return fig
 

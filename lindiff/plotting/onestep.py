@@ -436,8 +436,9 @@ def kl_explorer(n_over_d: float = 2.0, T: float = 2.0, noise_scale: float = math
     Left: ``KL/d`` against ``N/d`` from the proportional limit ``F(d/N)``, with
     ``KL_∞/d`` and a simulated ``E KL/d`` at ``d`` (``reps`` training sets) at the
     chosen ``N/d``. Right: ``F(d/N)`` and ``KL_∞/d`` against ``T`` at the chosen
-    ``ℓ`` and ``N/d``. One legend above both panels: the two panels share their
-    line styles, and one legend costs a live update half as much as two.
+    ``ℓ`` and ``N/d``; the circle marks the chosen point in both. One legend above
+    both panels: they share their line styles, and each legend entry is text to
+    lay out again at every live update.
     """
     if not n_over_d > 1.0:
         raise ValueError(f"N/d must be > 1: for N <= d the KL is +inf (got {n_over_d})")
@@ -448,14 +449,16 @@ def kl_explorer(n_over_d: float = 2.0, T: float = 2.0, noise_scale: float = math
     F = _f_curve(tuple(x), float(T), float(noise_scale), float(target_std))  # cached per (T, ℓ, σ)
     F0 = onestep.kl_infinite_data(1, T, noise_scale, target_std)
     Fg = onestep.kl_proportional_limit(gamma, T, noise_scale, target_std)
-    ax0.semilogx(x, F, color="#2e8b57", label="F(d/N), the large-d limit")
+    ax0.semilogx(x, F, color="#2e8b57", label="F(d/N), large d")
     ax0.axhline(F0, color="k", ls="--", lw=1, label="KL∞/d")
-    ax0.plot([n_over_d], [Fg], "o", ms=10, mfc="none", mec="#2e8b57", mew=2, label="chosen point")
+    ax0.plot([n_over_d], [Fg], "o", ms=10, mfc="none", mec="#2e8b57", mew=2)  # the chosen point
     n = max(int(round(n_over_d * d)), d + 1)
     m, se = _simulated_kl(d, n, float(T), float(noise_scale), float(target_std), reps, seed)
     ax0.errorbar([n / d], [m / d], yerr=[2 * se / d], fmt="x", color="#1f5aa6", ms=7, mew=2, zorder=5)
-    # the legend shows the marker alone: an errorbar entry is several artists to lay out at every update
-    ax0.plot([], [], "x", color="#1f5aa6", ms=7, mew=2, label=f"simulated ± 2 s.e. ({reps} sets)")
+    # the legend shows the marker alone: an errorbar entry is several artists to lay out at every
+    # update. Short legend and title texts: matplotlib draws text glyph by glyph, so every
+    # character redrawn at each live update costs time
+    ax0.plot([], [], "x", color="#1f5aa6", ms=7, mew=2, label=f"simulated, d = {d}")
     ax0.set_ylim(0, _nice_ceil(1.15 * max(F[0], m / d)))  # rounded: reusable axes across slider moves
     _plain_log_ticks(ax0.xaxis)
     ax0.yaxis.set_major_locator(MaxNLocator(nbins=4))  # few ticks: each costs drawing time at every T move
@@ -463,7 +466,7 @@ def kl_explorer(n_over_d: float = 2.0, T: float = 2.0, noise_scale: float = math
     ax0.set_ylabel("KL/d (nats)")
     # y = 1: the title stays where matplotlib would put it (nothing is drawn above these
     # axes), without measuring every tick label again at each update to find that out
-    ax0.set_title(f"d = {d}, N = {n}: F({gamma:.3g}) = {Fg:.4f},  KL∞/d = {F0:.4f}", y=1.0, fontsize=9)
+    ax0.set_title(f"N = {n}: F({gamma:.3g}) = {Fg:.4f}, KL∞/d = {F0:.4f}", y=1.0, fontsize=9)
     F_T, K_T = _t_curves(float(gamma), float(noise_scale), float(target_std))
     ax1.plot(_T_GRID, F_T, color="#2e8b57")
     ax1.plot(_T_GRID, K_T, "--", color="k")
@@ -473,7 +476,7 @@ def kl_explorer(n_over_d: float = 2.0, T: float = 2.0, noise_scale: float = math
     _plain_log_ticks(ax1.yaxis)
     ax1.set_xlabel("diffusion time T")
     ax1.set_ylabel("KL/d (nats)")
-    ax1.set_title(f"N/d = {n_over_d:g}, noise scale ℓ = {noise_scale:.3g}", y=1.0, fontsize=9)
-    fig.legend(*ax0.get_legend_handles_labels(), loc="upper center", bbox_to_anchor=(0.5, 1.0), ncol=4,
+    ax1.set_title(f"N/d = {n_over_d:g}, ℓ = {noise_scale:.3g}", y=1.0, fontsize=9)
+    fig.legend(*ax0.get_legend_handles_labels(), loc="upper center", bbox_to_anchor=(0.5, 1.0), ncol=3,
                fontsize=8)
     return fig

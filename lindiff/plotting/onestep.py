@@ -236,7 +236,7 @@ def denoiser_explorer(d: int = 100, n: int = 50, T: float = 2.0, noise_scale: fl
     v = onestep.generator_variance(X, T, noise_scale)
     g = onestep.generated_spectrum(lam, T, noise_scale, v)
     sig2 = target_std**2
-    fig, (ax0, ax1) = new_figure(2, width=4.4)
+    fig, (ax0, ax1) = new_figure(2, width=4.4, height=3.55, top=0.7)
     # plain-text labels: mathtext parsing would dominate the cost of a live update
     _spectrum_panel(ax0, lam / sig2, g / sig2, "#1f5aa6", label="g_ν of Σ_G")
     ax0.plot([], [], "o", ms=3, mfc="none", color="#1f5aa6", label="λ̂_ν of S")
@@ -250,7 +250,6 @@ def denoiser_explorer(d: int = 100, n: int = 50, T: float = 2.0, noise_scale: fl
     # titles at y = 1, where matplotlib puts them when nothing is drawn above the axes, but
     # without measuring every tick label again at each update of a live widget to find that out
     ax0.set_title(f"d = {d}, N = {n}: " + (f"{n_zero} zero eigenvalues" if n_zero else "full rank"), y=1.0)
-    ax0.legend(loc="lower left", fontsize=8)
     # 2-D view: basis (top, bottom) eigenvectors of S; coordinates relative to x̄
     xbar = X.mean(axis=0)
     basis = U[:, [-1, 0]]
@@ -270,7 +269,9 @@ def denoiser_explorer(d: int = 100, n: int = 50, T: float = 2.0, noise_scale: fl
     ax1.set_xlabel("top eigenvector of S")
     ax1.set_ylabel("bottom eigenvector of S")
     ax1.set_title(f"2-D view (T = {T:g}, ℓ = {noise_scale:.3g})", y=1.0)
-    ax1.legend(loc="upper right", fontsize=7, markerscale=1.5)
+    # one legend for both panels, above them: one block of text to lay out at each live update
+    (h0, l0), (h1, l1) = ax0.get_legend_handles_labels(), ax1.get_legend_handles_labels()
+    fig.legend(h0 + h1, l0 + l1, loc="upper center", bbox_to_anchor=(0.5, 1.0), ncol=4, fontsize=8, markerscale=1.5)
     return fig
 
 

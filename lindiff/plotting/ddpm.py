@@ -300,7 +300,7 @@ def denoiser_explorer(k: float = 1.0, ratio: float = 0.5, t: int = 1, d: int = 1
     if N < 2:
         raise ValueError(f"N = ratio * d must be at least 2, got {N}")
     t, d, k = int(t), int(d), float(k)
-    fig, (ax0, ax1) = new_figure(2, width=4.0, height=3.1)
+    fig, (ax0, ax1) = new_figure(2, width=4.0, height=3.45, top=0.7)
     nu = np.arange(1, d + 1)
     lam = ddpm.power_law_spectrum(d, k)
     X, target = ddpm.power_law_training_set(N, d, k, np.random.default_rng(seed))
@@ -318,7 +318,6 @@ def denoiser_explorer(k: float = 1.0, ratio: float = 0.5, t: int = 1, d: int = 1
     # (and at y = 1, where matplotlib puts them when nothing is drawn above the axes, but
     # without measuring every tick label again at each update to find that out)
     ax0.set_title(f"k = {k:g}, N/d = {ratio:g} ({d - fit.rank} null directions)", y=1.0)
-    ax0.legend(loc="lower left", fontsize=8)
     sel = ddpm.linear_schedule()[1][t - 1 : t]
     grid = _loss_grid(d)
     te, tr, opt = _loss_curves(k, t, d)
@@ -340,7 +339,12 @@ def denoiser_explorer(k: float = 1.0, ratio: float = 0.5, t: int = 1, d: int = 1
     ax1.set_xlabel("$N/d$")
     ax1.set_ylabel("loss / $d$ at step $t$")
     ax1.set_title(f"t = {t}: test {te_here:.3g}, train {tr_here:.3g}", y=1.0)
-    ax1.legend(loc="upper right", fontsize=8)
+    # one legend above both panels, a row per panel (entries fill the columns first): one
+    # block of text to lay out at each live update, and no curve hidden behind it
+    (h0, l0), (h1, l1) = ax0.get_legend_handles_labels(), ax1.get_legend_handles_labels()
+    order = [i for pair in zip(range(3), range(3, 6)) for i in pair]
+    fig.legend([(h0 + h1)[i] for i in order], [(l0 + l1)[i] for i in order], loc="upper center",
+               bbox_to_anchor=(0.5, 1.0), ncol=3, fontsize=8)
     return _done(fig)
 
 

@@ -13,7 +13,7 @@ import functools
 import math
 
 import numpy as np
-from matplotlib.ticker import FuncFormatter, MaxNLocator, NullLocator
+from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullLocator
 
 from .. import onestep
 from . import STYLE, new_figure, plain_log_axis, styled
@@ -460,9 +460,13 @@ def kl_explorer(n_over_d: float = 2.0, T: float = 2.0, noise_scale: float = math
     # update. Short legend and title texts: matplotlib draws text glyph by glyph, so every
     # character redrawn at each live update costs time
     ax0.plot([], [], "x", color="#1f5aa6", ms=7, mew=2, label=f"simulated, d = {d}")
-    ax0.set_ylim(0, _nice_ceil(1.15 * max(F[0], m / d)))  # rounded: reusable axes across slider moves
+    top = _nice_ceil(1.15 * max(F[0], m / d))
+    ax0.set_ylim(0, top)  # rounded: reusable axes across slider moves
     _plain_log_ticks(ax0.xaxis)
-    ax0.yaxis.set_major_locator(MaxNLocator(nbins=4))  # few ticks: each costs drawing time at every T move
+    # only the ticks inside the panel, and few: the left panel is drawn again at every move of
+    # T or ℓ, and matplotlib makes (then hides) a tick artist for each location of a locator
+    ax0.xaxis.set_major_locator(FixedLocator([1.0, 10.0, 100.0]))
+    ax0.yaxis.set_major_locator(FixedLocator([y for y in MaxNLocator(nbins=4).tick_values(0, top) if y <= top]))
     ax0.set_xlabel("N/d")
     ax0.set_ylabel("KL/d (nats)")
     # y = 1: the title stays where matplotlib would put it (nothing is drawn above these

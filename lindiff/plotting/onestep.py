@@ -258,9 +258,9 @@ def denoiser_explorer(d: int = 100, n: int = 50, T: float = 2.0, noise_scale: fl
     fresh = target_std * z_fresh - xbar  # p_S has mean 0 here
     show = X[: min(n, n_samples)] - xbar
     # markers as lines (zorder 2, above the axes): a live widget can then keep the drawn axes
-    ax1.plot(*(fresh @ basis).T, "o", ms=2.4, mew=0, color=_GRAY, alpha=0.5, label="fresh samples of p_S")
-    ax1.plot(*(show @ basis).T, "x", ms=3.8, mew=1, color="#d1495b", label="training points")
-    ax1.plot(*(gen @ basis).T, "o", ms=2.4, mew=0, color="#1f5aa6", alpha=0.6, label="generated samples")
+    ax1.plot(*(fresh @ basis).T, "o", ms=2.4, mew=0, color=_GRAY, alpha=0.5, label="p_S samples")
+    ax1.plot(*(show @ basis).T, "x", ms=3.8, mew=1, color="#d1495b", label="training set")
+    ax1.plot(*(gen @ basis).T, "o", ms=2.4, mew=0, color="#1f5aa6", alpha=0.6, label="generated")
     lim = _nice_ceil(3.5 * math.sqrt(max(float(lam[-1]), sig2)))
     ax1.set_xlim(-lim, lim)
     ax1.set_ylim(-lim, lim)  # same scale on both axes
@@ -269,7 +269,8 @@ def denoiser_explorer(d: int = 100, n: int = 50, T: float = 2.0, noise_scale: fl
     ax1.set_xlabel("top eigenvector of S")
     ax1.set_ylabel("bottom eigenvector of S")
     ax1.set_title(f"2-D view (T = {T:g}, ℓ = {noise_scale:.3g})", y=1.0)
-    # one legend for both panels, above them: one block of text to lay out at each live update
+    # one legend for both panels, above them, with short entries: matplotlib lays text out
+    # glyph by glyph, and the legend is drawn again at each live update
     (h0, l0), (h1, l1) = ax0.get_legend_handles_labels(), ax1.get_legend_handles_labels()
     fig.legend(h0 + h1, l0 + l1, loc="upper center", bbox_to_anchor=(0.5, 1.0), ncol=4, fontsize=8, markerscale=1.5)
     return fig

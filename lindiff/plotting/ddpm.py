@@ -9,6 +9,7 @@ figure come from one computation.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -251,18 +252,55 @@ def dn_law_figure(gammas, excess, ks, d: int = 100, center: bool = False):
     return _done(fig)
 
 
+#: Hierarchies ``k`` over which the loss panel of :func:`denoiser_explorer` fixes its limits
+#: (the chapter's slider covers 0 to 2.5).
+_K_ENVELOPE = (0.0, 0.5, 1.0, 1.5, 2.0, 2.5)
+
+
+def _loss_grid(d: int) -> np.ndarray:
+    return np.unique(np.round(np.geomspace(0.1, 10, 40) * d).astype(int))
+
+
+@functools.lru_cache(maxsize=64)
+def _loss_curves(k: float, t: int, d: int):
+    """Converged test and train loss per dimension against ``N/d`` at step ``t``, and the optimum
+    (deterministic equivalents, no bias); read-only, cached: the curves do not depend on the
+    training set, so a move of the ``N/d`` slider recomputes nothing."""
+    lam = ddpm.power_law_spectrum(d, k)
+    sel = ddpm.linear_schedule()[1][t - 1 : t]
+    tr, te = ddpm.deterministic_equivalent_losses(lam, _loss_grid(d), sel)
+    te, tr = te[:, 0] / d, tr[:, 0] / d
+    for arr in (te, tr):
+        arr.setflags(write=False)
+    return te, tr, float(ddpm.optimal_loss(lam, sel)[0] / d)
+
+
+@functools.lru_cache(maxsize=64)
+def _loss_range(t: int, d: int) -> tuple[float, float]:
+    """Smallest and largest loss of :func:`_loss_curves` at step ``t`` over every ``k`` of
+    :data:`_K_ENVELOPE`: the loss panel's limits then stay put while ``k`` moves (a live
+    widget keeps the drawn axes), and each curve still spans most of the panel."""
+    curves = [_loss_curves(k, t, d) for k in _K_ENVELOPE]
+    return min(float(tr.min()) for _, tr, _ in curves), max(float(te.max()) for te, _, _ in curves)
+
+
 @styled
 def denoiser_explorer(k: float = 1.0, ratio: float = 0.5, t: int = 1, d: int = 100, seed: int = 0):
     """Explorable figure of ``book/ddpm_denoisers.md``. Left: target spectrum, the empirical
     spectrum of one training set of ``N = ratio d`` points and the sampled variances. Right:
     converged test and train loss per dimension at step ``t`` against ``N/d`` (deterministic
-    equivalents), with this training set marked. No-bias variant, ``T = 1000``."""
+    equivalents), with this training set marked. No-bias variant, ``T = 1000``.
+
+    The loss panel shows ``N/d`` from 0.1 to 10 and, at each step ``t``, the range of the
+    losses over ``k`` from 0 to 2.5 (widened if this figure's curves or points leave it), so
+    that its axes stay the same while ``k`` or ``N/d`` move."""
     if not 1 <= t <= 1000:
         raise ValueError(f"t must be a step in 1..1000, got {t}")
     N = int(round(ratio * d))
     if N < 2:
         raise ValueError(f"N = ratio * d must be at least 2, got {N}")
-    fig, (ax0, ax1) = new_figure(2, width=4.0, height=3.1)
+    t, d, k = int(t), int(d), float(k)
+    fig, (ax0, ax1) = new_figure(2, width=4.0, height=3.45, top=0.7)
     nu = np.arange(1, d + 1)
     lam = ddpm.power_law_spectrum(d, k)
     X, target = ddpm.power_law_training_set(N, d, k, np.random.default_rng(seed))
@@ -271,29 +309,42 @@ def denoiser_explorer(k: float = 1.0, ratio: float = 0.5, t: int = 1, d: int = 1
     pos = fit.eigvals > 0
     ax0.loglog(nu, lam, color="black", lw=2, label=r"target $\lambda_\nu$")
     ax0.loglog(nu[pos], fit.eigvals[pos], "o", ms=3, color=_color(1), label=r"empirical $\hat\lambda_\nu$")
-    ax0.loglog(nu, s, color=_color(0), lw=1.2, label=r"sampled $s_\nu$")
+    ax0.loglog(nu, s, color=_color(0), lw=1.2, label=r"sampled $\tilde\lambda_\nu$")
     ax0.set_ylim(5e-5, 200)
     ax0.set_xlabel(r"rank $\nu$")
     ax0.set_ylabel("variance")
-    ax0.set_title(f"$k = {k:g}$, $N/d = {ratio:g}$ ({d - fit.rank} null directions)")
-    ax0.legend(loc="lower left", fontsize=8)
-    _, abars = ddpm.linear_schedule()
-    sel = abars[t - 1 : t]
-    grid = np.unique(np.round(np.geomspace(0.1, 10, 40) * d).astype(int))
-    tr, te = ddpm.deterministic_equivalent_losses(lam, grid, sel)
+    # plain-text titles: they change at every slider move, and parsing new mathtext
+    # would cost a live update more than drawing the rest of the figure
+    # (and at y = 1, where matplotlib puts them when nothing is drawn above the axes, but
+    # without measuring every tick label again at each update to find that out)
+    ax0.set_title(f"k = {k:g}, N/d = {ratio:g} ({d - fit.rank} null directions)", y=1.0)
+    sel = ddpm.linear_schedule()[1][t - 1 : t]
+    grid = _loss_grid(d)
+    te, tr, opt = _loss_curves(k, t, d)
     w = ddpm.minimizer_weights(fit.eigvals, sel)
     te_here = ddpm.test_loss(fit, target, w, sel)[0] / d
     tr_here = ddpm.train_loss(fit, w, sel)[0] / d
-    ax1.loglog(grid / d, te[:, 0] / d, color=_color(1), label="test (theory)")
-    ax1.loglog(grid / d, tr[:, 0] / d, color=_color(0), label="train (theory)")
-    ax1.axhline(ddpm.optimal_loss(lam, sel)[0] / d, color="gray", ls=":", lw=1, label="optimum")
+    ax1.loglog(grid / d, te, color=_color(1), label="test (theory)")
+    ax1.loglog(grid / d, tr, color=_color(0), label="train (theory)")
+    ax1.axhline(opt, color="gray", ls=":", lw=1, label="optimum")
     ax1.plot([ratio], [te_here], "o", color=_color(1))
     ax1.plot([ratio], [tr_here], "o", color=_color(0))
     ax1.axvline(1.0, color="gray", lw=0.8)
+    lo, hi = _loss_range(t, d)
+    lo = min(lo, float(tr.min()), tr_here, te_here)
+    hi = max(hi, float(te.max()), tr_here, te_here)
+    pad = (hi / lo) ** 0.05  # a 5 % margin on the log scale, as autoscaling leaves
+    ax1.set_ylim(lo / pad, hi * pad)
+    ax1.set_xlim(min(0.08, 0.8 * ratio), max(12.5, 1.25 * ratio))
     ax1.set_xlabel("$N/d$")
     ax1.set_ylabel("loss / $d$ at step $t$")
-    ax1.set_title(f"$t = {t}$: test {te_here:.3g}, train {tr_here:.3g}")
-    ax1.legend(loc="upper right", fontsize=8)
+    ax1.set_title(f"t = {t}: test {te_here:.3g}, train {tr_here:.3g}", y=1.0)
+    # one legend above both panels, a row per panel (entries fill the columns first): one
+    # block of text to lay out at each live update, and no curve hidden behind it
+    (h0, l0), (h1, l1) = ax0.get_legend_handles_labels(), ax1.get_legend_handles_labels()
+    order = [i for pair in zip(range(3), range(3, 6)) for i in pair]
+    fig.legend([(h0 + h1)[i] for i in order], [(l0 + l1)[i] for i in order], loc="upper center",
+               bbox_to_anchor=(0.5, 1.0), ncol=3, fontsize=8)
     return _done(fig)
 
 

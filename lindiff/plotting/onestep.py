@@ -13,7 +13,7 @@ import functools
 import math
 
 import numpy as np
-from matplotlib.ticker import FuncFormatter, MaxNLocator, NullLocator
+from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullLocator
 
 from .. import onestep
 from . import STYLE, new_figure, plain_log_axis, styled
@@ -236,7 +236,7 @@ def denoiser_explorer(d: int = 100, n: int = 50, T: float = 2.0, noise_scale: fl
     v = onestep.generator_variance(X, T, noise_scale)
     g = onestep.generated_spectrum(lam, T, noise_scale, v)
     sig2 = target_std**2
-    fig, (ax0, ax1) = new_figure(2, width=4.4)
+    fig, (ax0, ax1) = new_figure(2, width=4.4, height=3.55, top=0.7)
     # plain-text labels: mathtext parsing would dominate the cost of a live update
     _spectrum_panel(ax0, lam / sig2, g / sig2, "#1f5aa6", label="g_ν of Σ_G")
     ax0.plot([], [], "o", ms=3, mfc="none", color="#1f5aa6", label="λ̂_ν of S")
@@ -247,8 +247,9 @@ def denoiser_explorer(d: int = 100, n: int = 50, T: float = 2.0, noise_scale: fl
     ax0.set_xlabel("rank ν (descending)")
     ax0.set_ylabel("eigenvalue / σ²")
     n_zero = int(np.sum(lam <= 0))
-    ax0.set_title(f"d = {d}, N = {n}: " + (f"{n_zero} zero eigenvalues" if n_zero else "full rank"))
-    ax0.legend(loc="lower left", fontsize=8)
+    # titles at y = 1, where matplotlib puts them when nothing is drawn above the axes, but
+    # without measuring every tick label again at each update of a live widget to find that out
+    ax0.set_title(f"d = {d}, N = {n}: " + (f"{n_zero} zero eigenvalues" if n_zero else "full rank"), y=1.0)
     # 2-D view: basis (top, bottom) eigenvectors of S; coordinates relative to x̄
     xbar = X.mean(axis=0)
     basis = U[:, [-1, 0]]
@@ -257,9 +258,9 @@ def denoiser_explorer(d: int = 100, n: int = 50, T: float = 2.0, noise_scale: fl
     fresh = target_std * z_fresh - xbar  # p_S has mean 0 here
     show = X[: min(n, n_samples)] - xbar
     # markers as lines (zorder 2, above the axes): a live widget can then keep the drawn axes
-    ax1.plot(*(fresh @ basis).T, "o", ms=2.4, mew=0, color=_GRAY, alpha=0.5, label="fresh samples of p_S")
-    ax1.plot(*(show @ basis).T, "x", ms=3.8, mew=1, color="#d1495b", label="training points")
-    ax1.plot(*(gen @ basis).T, "o", ms=2.4, mew=0, color="#1f5aa6", alpha=0.6, label="generated samples")
+    ax1.plot(*(fresh @ basis).T, "o", ms=2.4, mew=0, color=_GRAY, alpha=0.5, label="p_S samples")
+    ax1.plot(*(show @ basis).T, "x", ms=3.8, mew=1, color="#d1495b", label="training set")
+    ax1.plot(*(gen @ basis).T, "o", ms=2.4, mew=0, color="#1f5aa6", alpha=0.6, label="generated")
     lim = _nice_ceil(3.5 * math.sqrt(max(float(lam[-1]), sig2)))
     ax1.set_xlim(-lim, lim)
     ax1.set_ylim(-lim, lim)  # same scale on both axes
@@ -267,8 +268,11 @@ def denoiser_explorer(d: int = 100, n: int = 50, T: float = 2.0, noise_scale: fl
         axis.set_major_locator(MaxNLocator(nbins=4))
     ax1.set_xlabel("top eigenvector of S")
     ax1.set_ylabel("bottom eigenvector of S")
-    ax1.set_title(f"2-D view (T = {T:g}, ℓ = {noise_scale:.3g})")
-    ax1.legend(loc="upper right", fontsize=7, markerscale=1.5)
+    ax1.set_title(f"2-D view (T = {T:g}, ℓ = {noise_scale:.3g})", y=1.0)
+    # one legend for both panels, above them, with short entries: matplotlib lays text out
+    # glyph by glyph, and the legend is drawn again at each live update
+    (h0, l0), (h1, l1) = ax0.get_legend_handles_labels(), ax1.get_legend_handles_labels()
+    fig.legend(h0 + h1, l0 + l1, loc="upper center", bbox_to_anchor=(0.5, 1.0), ncol=4, fontsize=8, markerscale=1.5)
     return fig
 
 
@@ -434,12 +438,14 @@ def kl_explorer(n_over_d: float = 2.0, T: float = 2.0, noise_scale: float = math
     Left: ``KL/d`` against ``N/d`` from the proportional limit ``F(d/N)``, with
     ``KL_∞/d`` and a simulated ``E KL/d`` at ``d`` (``reps`` training sets) at the
     chosen ``N/d``. Right: ``F(d/N)`` and ``KL_∞/d`` against ``T`` at the chosen
-    ``ℓ`` and ``N/d``.
+    ``ℓ`` and ``N/d``; the circle marks the chosen point in both. One legend above
+    both panels: they share their line styles, and each legend entry is text to
+    lay out again at every live update.
     """
     if not n_over_d > 1.0:
         raise ValueError(f"N/d must be > 1: for N <= d the KL is +inf (got {n_over_d})")
     gamma = 1.0 / n_over_d
-    fig, (ax0, ax1) = new_figure(2, width=4.4)
+    fig, (ax0, ax1) = new_figure(2, width=4.4, height=3.45, top=0.6)
     # plain-text labels and few ticks: mathtext parsing would dominate a live update
     x = np.geomspace(1.0 + 1e-6, 200, 120)
     F = _f_curve(tuple(x), float(T), float(noise_scale), float(target_std))  # cached per (T, ℓ, σ)
@@ -447,26 +453,36 @@ def kl_explorer(n_over_d: float = 2.0, T: float = 2.0, noise_scale: float = math
     Fg = onestep.kl_proportional_limit(gamma, T, noise_scale, target_std)
     ax0.semilogx(x, F, color="#2e8b57", label="F(d/N), large d")
     ax0.axhline(F0, color="k", ls="--", lw=1, label="KL∞/d")
-    ax0.plot([n_over_d], [Fg], "o", ms=10, mfc="none", mec="#2e8b57", mew=2)
+    ax0.plot([n_over_d], [Fg], "o", ms=10, mfc="none", mec="#2e8b57", mew=2)  # the chosen point
     n = max(int(round(n_over_d * d)), d + 1)
     m, se = _simulated_kl(d, n, float(T), float(noise_scale), float(target_std), reps, seed)
-    ax0.errorbar([n / d], [m / d], yerr=[2 * se / d], fmt="x", color="#1f5aa6", ms=7, mew=2, zorder=5,
-                 label=f"simulated, d = {d}, N = {n}")
-    ax0.set_ylim(0, _nice_ceil(1.15 * max(F[0], m / d)))  # rounded: reusable axes across slider moves
+    ax0.errorbar([n / d], [m / d], yerr=[2 * se / d], fmt="x", color="#1f5aa6", ms=7, mew=2, zorder=5)
+    # the legend shows the marker alone: an errorbar entry is several artists to lay out at every
+    # update. Short legend and title texts: matplotlib draws text glyph by glyph, so every
+    # character redrawn at each live update costs time
+    ax0.plot([], [], "x", color="#1f5aa6", ms=7, mew=2, label=f"simulated, d = {d}")
+    top = _nice_ceil(1.15 * max(F[0], m / d))
+    ax0.set_ylim(0, top)  # rounded: reusable axes across slider moves
     _plain_log_ticks(ax0.xaxis)
+    # only the ticks inside the panel, and few: the left panel is drawn again at every move of
+    # T or ℓ, and matplotlib makes (then hides) a tick artist for each location of a locator
+    ax0.xaxis.set_major_locator(FixedLocator([1.0, 10.0, 100.0]))
+    ax0.yaxis.set_major_locator(FixedLocator([y for y in MaxNLocator(nbins=4).tick_values(0, top) if y <= top]))
     ax0.set_xlabel("N/d")
     ax0.set_ylabel("KL/d (nats)")
-    ax0.set_title(f"F({gamma:.3g}) = {Fg:.4f},  KL∞/d = {F0:.4f}")
-    ax0.legend(loc="upper right", fontsize=8)
+    # y = 1: the title stays where matplotlib would put it (nothing is drawn above these
+    # axes), without measuring every tick label again at each update to find that out
+    ax0.set_title(f"N = {n}: F({gamma:.3g}) = {Fg:.4f}, KL∞/d = {F0:.4f}", y=1.0, fontsize=9)
     F_T, K_T = _t_curves(float(gamma), float(noise_scale), float(target_std))
-    ax1.plot(_T_GRID, F_T, color="#2e8b57", label=f"F(d/N), N/d = {n_over_d:g}")
-    ax1.plot(_T_GRID, K_T, "--", color="k", label="KL∞/d")
+    ax1.plot(_T_GRID, F_T, color="#2e8b57")
+    ax1.plot(_T_GRID, K_T, "--", color="k")
     ax1.plot([T], [Fg], "o", ms=10, mfc="none", mec="#2e8b57", mew=2)
     ax1.set_yscale("log")
     ax1.set_ylim(*_decade_limits(float(min(K_T.min(), F_T.min())), float(max(K_T.max(), F_T.max()))))
     _plain_log_ticks(ax1.yaxis)
     ax1.set_xlabel("diffusion time T")
     ax1.set_ylabel("KL/d (nats)")
-    ax1.set_title(f"noise scale ℓ = {noise_scale:.3g}")
-    ax1.legend(loc="lower right", fontsize=8)
+    ax1.set_title(f"N/d = {n_over_d:g}, ℓ = {noise_scale:.3g}", y=1.0, fontsize=9)
+    fig.legend(*ax0.get_legend_handles_labels(), loc="upper center", bbox_to_anchor=(0.5, 1.0), ncol=3,
+               fontsize=8)
     return fig

@@ -96,7 +96,13 @@ def mp_figure(gamma: float = 0.25, d: int = 400, seed: int = 0):
     ax0.set_xlim(0.0, x_top)
     ax0.set_ylim(0, _round_up(1.25 * max(top, float(np.max(counts)) / (d * width)), _Y_TOPS))
     for axis in (ax0.xaxis, ax0.yaxis):   # few tick labels: this panel is redrawn when γ moves
-        axis.set_major_locator(MaxNLocator(nbins=4))
+        axis.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]))
+    ax0.set_xlabel("eigenvalue of S₀ / σ²")
+    ax0.set_ylabel("density")
+    atom = f", {d - n} zeros (atom)" if n < d else ""
+    ax0.set_title(f"γ = {g:.3g}, N = {n}{atom}")
+    ax0.legend(loc="upper right", fontsize=8)
+
     om = np.geomspace(1e-2, 1e3, 60)
     omd = om[::6]
     ax1.semilogx(om, rmt.mp_eta(om, g), color="#1f5aa6", label="η(ω)")

@@ -518,17 +518,17 @@ _REFERENCE_DTYPE = np.float32
 
 
 @functools.lru_cache(maxsize=1)
-def _reference_products(d: int, m: int, repetitions: int, seed: int, dtype) -> tuple:
-    """``[Z² | Z]`` (``M × 2d``, read-only) per repetition, ``Z`` the reference normals of
+def _reference_products(d: int, m: int, repetitions: int, seed: int, dtype) -> np.ndarray:
+    """``[Z² | Z]`` (``R × M × 2d``, read-only), ``Z`` the reference normals of each repetition of
     ``simulate(..., default_rng(seed))``: they do not depend on ``n``, ``T`` or ``ℓ``."""
-    out = []
-    for g in np.random.default_rng(seed).spawn(repetitions):
+    out = np.empty((repetitions, m, 2 * d), dtype=dtype)
+    for r, g in enumerate(np.random.default_rng(seed).spawn(repetitions)):
         _, ref_rng = g.spawn(2)
         Z = ref_rng.standard_normal((m, d))
-        A = np.hstack([Z * Z, Z]).astype(dtype)
-        A.setflags(write=False)
-        out.append(A)
-    return tuple(out)
+        out[r, :, :d] = Z * Z
+        out[r, :, d:] = Z
+    out.setflags(write=False)
+    return out
 
 
 @functools.lru_cache(maxsize=16)
@@ -536,21 +536,29 @@ def _training_geometry(d: int, size: int, n_max: int, repetitions: int, seed: in
     """Per repetition of ``simulate(n, ..., default_rng(seed))``: what does not depend on ``T`` or ``ℓ``.
 
     The training set of ``size`` points is the first rows of the repetition's pool of ``n_max = max(n)``
-    rows. Returns ``(lam, var, xbar, y, U)``: eigenvalues of ``S`` (``R × d``), mean coordinate variances
-    (as in :func:`lindiff.onestep.generator_variance`), means, eigen-coordinates of the centered training
-    points (``R × size × d``) and eigenbases; read-only.
+    rows. Returns ``(lam, var, offset, y2, o)``: eigenvalues of ``S`` (``R × d``), mean coordinate
+    variances (as in :func:`lindiff.onestep.generator_variance`), ``x̄ − μ1`` (``R × d``), squared
+    eigen-coordinates of the centered training points (``R × size × d``) and the eigen-coordinates
+    ``o = Φ̂ᵀ(μ1 − x̄)`` of the target mean (``R × d``); read-only.
     """
     lam, var = np.empty((repetitions, d)), np.empty(repetitions)
-    xbar, y, U = np.empty((repetitions, d)), np.empty((repetitions, size, d)), np.empty((repetitions, d, d))
+    offset, y2, o = np.empty((repetitions, d)), np.empty((repetitions, size, d)), np.empty((repetitions, d))
     for r, g in enumerate(np.random.default_rng(seed).spawn(repetitions)):
         X = (mu + sigma * g.spawn(2)[0].standard_normal((n_max, d)))[:size]
-        lam[r], U[r] = onestep.empirical_spectrum(X, return_vectors=True)
+        lam[r], U = onestep.empirical_spectrum(X, return_vectors=True)
         var[r] = float(np.mean(np.var(X, axis=0, ddof=1)))
-        xbar[r] = X.mean(axis=0)
-        y[r] = (X - xbar[r]) @ U[r]
-    for arr in (lam, var, xbar, y, U):
+        xbar = X.mean(axis=0)
+        offset[r] = xbar - mu
+        y2[r] = np.square((X - xbar) @ U)
+        o[r] = U.T @ (mu - xbar)
+    for arr in (lam, var, offset, y2, o):
         arr.setflags(write=False)
-    return lam, var, xbar, y, U
+    return lam, var, offset, y2, o
+
+
+def _log_mean_exp(x: np.ndarray, axis: int) -> np.ndarray:
+    top = x.max(axis=axis, keepdims=True)
+    return np.squeeze(top, axis) + np.log(np.mean(np.exp(x - top), axis=axis))
 
 
 def simulate_seeded(n, d: int, T: float, noise_scale: float, steps, target_mean: float, target_std: float,
@@ -587,29 +595,38 @@ def simulate_seeded(n, d: int, T: float, noise_scale: float, steps, target_mean:
     refs = _reference_products(d, m, reps, seed, _REFERENCE_DTYPE)
     kl = np.empty((reps, len(ns), len(ks)))
     stat, w2t, w2e = np.empty_like(kl), np.empty_like(kl), np.empty_like(kl)
-    mu_vec = np.full(d, mu)
     eps2_ref = kernel_bandwidth(m, d, sigma) ** 2
     a, h = onestep.forward_coefficients(T, noise_scale)
+    log_2pi_d = d * math.log(2 * math.pi)
+    # every repetition at once: arrays (R, d, n_K) of spectra, (R, points, n_K) of quadratic forms
     for i, size in enumerate(ns):
         # nested training sets: the first `size` rows of the pool of max(ns) rows, as in simulate
-        lam, var, xbar, y, U = _training_geometry(d, size, max(ns), reps, seed, mu, sigma)
+        lam, var, offset, y2, o = _training_geometry(d, size, max(ns), reps, seed, mu, sigma)
         v = a * a * var + h                                                             # generator variances
-        c_all = np.stack([_spectrum(lam, v[:, None], T, noise_scale, K) for K in ks], axis=-1)   # (R, d, n_K)
-        eps2_train = kernel_bandwidth(size, d, sigma) ** 2
+        c = np.stack([_spectrum(lam, v[:, None], T, noise_scale, K) for K in ks], axis=-1)
+        off2 = np.sum(offset * offset, axis=1)[:, None]                                 # (R, 1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            kl_all = 0.5 * np.sum(_f(c / sigma**2), axis=1) + 0.5 * off2 / sigma**2
+        kl[:, i] = np.where(np.any(c <= 0, axis=1), math.inf, kl_all)                  # as _kl_from_spectrum
+        cc = c + kernel_bandwidth(size, d, sigma) ** 2
+        train = (_log_mean_exp(-0.5 * np.matmul(y2, 1.0 / cc), axis=1)
+                 - 0.5 * (log_2pi_d + np.sum(np.log(cc), axis=1)))
+        cc = c + eps2_ref
+        w = np.concatenate([sigma**2 / cc, 2.0 * sigma * o[:, :, None] / cc], axis=1).astype(refs.dtype)
+        # ln mean_j exp(−q_j/2) of the reference quadratic forms q = σ² Z² w + 2σ Z (o∘w) (one product
+        # per repetition, in place and in cache), then the constant term o² w and the normalization
+        ref = np.empty((reps, len(ks)))
         for r in range(reps):
-            c = c_all[r]
-            kl[r, i] = [_kl_from_spectrum(c[:, j], xbar[r] - mu_vec, sigma) for j in range(len(ks))]
-            train = _log_overlap_eigen(c, y[r], eps2_train)
-            cc = c + eps2_ref
-            o = U[r].T @ (mu_vec - xbar[r])
-            w = np.vstack([sigma**2 / cc, 2.0 * sigma * o[:, None] / cc]).astype(refs[r].dtype)
-            x = -0.5 * ((refs[r] @ w).astype(float) + (o * o) @ (1.0 / cc))              # (M, n_K)
-            top = x.max(axis=0)
-            ref = (top + np.log(np.exp(x - top).sum(axis=0)) - math.log(m)
-                   - 0.5 * (d * math.log(2 * math.pi) + np.sum(np.log(cc), axis=0)))
-            stat[r, i] = train - ref
-            w2t[r, i] = _w2_from_spectrum(c, np.full(d, sigma), xbar[r] - mu_vec)
-            w2e[r, i] = _w2_from_spectrum(c, np.sqrt(lam[r]), np.zeros(1))
+            q = refs[r] @ w[r]                                                          # (M, n_K)
+            q_min = q.min(axis=0)
+            q -= q_min
+            q *= -0.5
+            np.exp(q, out=q)
+            ref[r] = -0.5 * q_min.astype(float) + np.log(q.sum(axis=0, dtype=float) / m)
+        ref -= 0.5 * (np.sum((o * o)[:, :, None] / cc, axis=1) + log_2pi_d + np.sum(np.log(cc), axis=1))
+        stat[:, i] = train - ref
+        w2t[:, i] = np.sqrt(off2 + np.sum((np.sqrt(c) - sigma) ** 2, axis=1))           # as _w2_from_spectrum
+        w2e[:, i] = np.sqrt(np.sum((np.sqrt(c) - np.sqrt(lam)[:, :, None]) ** 2, axis=1))
     return StepsSimulation(np.array(ns), tuple(ks), kl, stat, w2t, w2e)
 
 

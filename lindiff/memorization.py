@@ -545,7 +545,7 @@ def _fresh_references(d: int, size: int, repetitions: int, seed: int) -> tuple:
     return tuple(reference_sample(d, size, seed=seed, repetition=r) for r in range(repetitions))
 
 
-@lru_cache(maxsize=16)
+@lru_cache(maxsize=8)  # up to 26 MB each (16 repetitions, M = 4000, d = 50)
 def _statistic_geometry(d: int, n: int, reference_size: int, repetitions: int, seed: int):
     """What the statistics of :func:`fresh_reference_statistics` need that does not depend on ``T`` or ``ℓ``.
 

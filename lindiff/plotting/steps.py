@@ -242,11 +242,12 @@ def wasserstein_figure(n_values, steps_grid, w2_target, w2_empirical, d: int):
 
 
 #: Fixed axes of :func:`steps_explorer`, chosen to hold every curve of the chapter's explorer (``d = 100``,
-#: 8 training sets, every live value of ``N/d`` and ``T``): mean ``𝒲₂²/d`` from about ``1e-3`` to 1.1 on
-#: a log axis (the distance to ``N(x̄, S)`` falls below its bottom at large ``K`` for ``T ≥ 3``), the mean
+#: 8 training sets, every live value of ``N/d`` and ``T``): mean ``𝒲₂²/d`` to ``p_S`` from about ``1.1e-3``
+#: to 1.1 on a log axis (the distance to ``N(x̄, S)`` falls below its bottom at large ``K`` for ``T ≥ 2.5``
+#: and ``N ≥ 3d``: the ``K``-step law is then almost the empirical Gaussian), the mean
 #: statistic ± 2 standard errors from about −6 to 21 on a symmetric-log axis. Fixed axes let a live
 #: update keep the pixels of the ticks and grid.
-EXPLORER_W2_LIMITS = (1e-4, 10.0)
+EXPLORER_W2_LIMITS = (1e-3, 10.0)
 EXPLORER_STATISTIC_LIMITS = (-8.0, 30.0)
 _STATISTIC_TICKS = (-5, -1, 0, 1, 5, 20)
 
@@ -277,8 +278,9 @@ def steps_explorer(steps_marked: int = 10, ratio: float = 4.0, T: float = 2.0, d
     smallest mean ``𝒲₂`` to the target. The title gives the mean KL at the
     marked ``K``. Results for one ``(N, T)`` are cached; the axis limits are
     fixed (:data:`EXPLORER_W2_LIMITS`, :data:`EXPLORER_STATISTIC_LIMITS`,
-    widened only if a curve leaves them) and the labels are plain text (no
-    mathtext), which keeps a live redraw fast.
+    widened only if the distance to ``p_S`` or the statistic leaves them; the
+    distance to ``N(x̄, S)`` may leave the bottom) and the labels are plain
+    text (no mathtext), which keeps a live redraw fast.
     """
     if steps_marked not in EXPLORER_STEPS:
         raise ValueError(f"steps_marked must be one of {_finite(EXPLORER_STEPS)}, got {steps_marked!r}")
@@ -300,8 +302,9 @@ def steps_explorer(steps_marked: int = 10, ratio: float = 4.0, T: float = 2.0, d
     ax0.plot([steps_marked], [wt[jm]], "o", ms=9, mfc="none", mec="#d1495b", mew=2)
     ax0.set_xlabel("number of steps K")
     ax0.set_ylabel("mean W₂²/d")
+    bottom = min(EXPLORER_W2_LIMITS[0], 10.0 ** math.floor(math.log10(float(wt[idx].min()))))
     top = max(EXPLORER_W2_LIMITS[1], 10.0 ** math.ceil(math.log10(1.5 * float(wt[idx].max()))))
-    ax0.set_ylim(EXPLORER_W2_LIMITS[0], top)   # the top decade is headroom for the legend
+    ax0.set_ylim(bottom, top)   # the top decade is headroom for the legend
     ax0.legend(loc="upper center", ncol=2, fontsize=8)
     lo_band, hi_band = st_m[idx] - 2 * st_se[idx], st_m[idx] + 2 * st_se[idx]
     ax1.semilogx(fin, st_m[idx], "o-", ms=3, color="#1f5aa6")

@@ -51,6 +51,7 @@ __all__ = [
     "training_set",
     "reference_sample",
     "reference_excess",
+    "fresh_reference_statistics",
     "VARIANTS",
 ]
 
@@ -536,6 +537,74 @@ def reference_excess(d: int, size: int, *, mean: float = 10.0, std: float = 1.0,
 @lru_cache(maxsize=8)
 def _reference_excess_cached(d, size, mean, std, seed):
     return log_self_overlap_excess(reference_sample(d, size, mean=mean, std=std, seed=seed), std)
+
+
+@lru_cache(maxsize=4)
+def _fresh_references(d: int, size: int, repetitions: int, seed: int) -> tuple:
+    """The fresh reference samples of :func:`transition_experiment`, one per repetition (they do not depend on ``N``)."""
+    return tuple(reference_sample(d, size, seed=seed, repetition=r) for r in range(repetitions))
+
+
+@lru_cache(maxsize=8)  # up to 26 MB each (16 repetitions, M = 4000, d = 50)
+def _statistic_geometry(d: int, n: int, reference_size: int, repetitions: int, seed: int):
+    """What the statistics of :func:`fresh_reference_statistics` need that does not depend on ``T`` or ``ℓ``.
+
+    Per repetition ``r`` (training set :func:`training_set` ``(d, n, r)``, fresh
+    reference :func:`reference_sample` ``(d, reference_size, repetition=r)``):
+    the eigenvalues ``λ̂`` of ``S``, the mean coordinate variance ``σ̂²`` of
+    :func:`lindiff.onestep.generator_variance`, and the squared coordinates of
+    the training and reference points in the eigenbasis of ``S``, centered at
+    ``x̄``. Read-only arrays of shapes ``(R, d)``, ``(R,)``, ``(R, n, d)``,
+    ``(R, M, d)``.
+    """
+    lam = np.empty((repetitions, d))
+    var = np.empty(repetitions)
+    y_train = np.empty((repetitions, n, d))
+    y_ref = np.empty((repetitions, reference_size, d))
+    refs = _fresh_references(d, reference_size, repetitions, seed)
+    for r in range(repetitions):
+        X, _ = training_set(d, n, r, seed=seed)
+        lam[r], U = onestep.empirical_spectrum(X, return_vectors=True)
+        var[r] = float(np.mean(np.var(X, axis=0, ddof=1)))
+        xbar = X.mean(axis=0)
+        y_train[r] = np.square((X - xbar) @ U)
+        y_ref[r] = np.square((refs[r] - xbar) @ U)
+    for a in (lam, var, y_train, y_ref):
+        a.setflags(write=False)
+    return lam, var, y_train, y_ref
+
+
+def _log_overlaps(c: np.ndarray, y2: np.ndarray) -> np.ndarray:
+    """``ln ∫ N(x̄, Φ̂ diag(c_r) Φ̂ᵀ) q`` per repetition ``r``: ``c`` (R, d) with the kernel variance added."""
+    quad = np.matmul(y2, (1.0 / c)[:, :, None])[:, :, 0]            # (R, points)
+    log_norm = -0.5 * (c.shape[1] * math.log(2 * math.pi) + np.sum(np.log(c), axis=1))
+    return logsumexp(log_norm[:, None] - 0.5 * quad, axis=1) - math.log(y2.shape[1])
+
+
+def fresh_reference_statistics(d: int, n: int, T: float, noise_scale: float, reference_size: int,
+                               repetitions: int, seed: int = 0) -> np.ndarray:
+    """The statistics of :func:`transition_experiment` at one ``N``, variant ``"averaged"``, fresh references.
+
+    Equals ``transition_experiment(d, [n], repetitions, reference_size=reference_size,
+    T=T, noise_scale=noise_scale, seed=seed).statistics[0]`` (``mean = 10``,
+    ``std = 1``), one value per training set, but the eigendecompositions and
+    the projections of the points onto the eigenbases, which do not depend on
+    ``T`` or ``ℓ``, are cached per ``(d, n, reference_size, repetitions,
+    seed)``: a new ``T`` or ``ℓ`` costs one matrix product per repetition.
+    This is what the explorable figure of the chapter "What memorization
+    means" recomputes on every slider move.
+    """
+    d = as_int(d, "d", minimum=1)
+    n = as_int(n, "n", minimum=2)
+    m = as_int(reference_size, "reference_size", minimum=1)
+    reps = as_int(repetitions, "repetitions", minimum=1)
+    seed = as_int(seed, "seed", minimum=0)
+    a, h = onestep.forward_coefficients(T, noise_scale)
+    lam, var, y_train, y_ref = _statistic_geometry(d, n, m, reps, seed)
+    v = a * a * var + h                                               # generator variance per repetition
+    g = v[:, None] * (a * lam / (a * a * lam + h)) ** 2               # onestep.generated_spectrum
+    return (_log_overlaps(g + kernel_bandwidth(n, d, 1.0) ** 2, y_train)
+            - _log_overlaps(g + kernel_bandwidth(m, d, 1.0) ** 2, y_ref))
 
 
 def _kl_to_isotropic(p: Gaussian, mean: float, std: float) -> float:

@@ -395,10 +395,16 @@ def _extent(artists, renderer, fig, margin: int = 3):
     return (row0, row1, col0, col1)
 
 
-def _disjoint(rects) -> bool:
-    rects = [r for r in rects if r[0] < r[1] and r[2] < r[3]]
-    for i, a in enumerate(rects):
-        for b in rects[i + 1:]:
+def _disjoint(kept, drawn) -> bool:
+    """Whether no rectangle of ``kept`` meets one of ``drawn``.
+
+    Kept rectangles may overlap each other (twin axes share their area): all
+    of them are copied from the same kept image, which holds both.
+    """
+    kept = [r for r in kept if r[0] < r[1] and r[2] < r[3]]
+    drawn = [r for r in drawn if r[0] < r[1] and r[2] < r[3]]
+    for a in kept:
+        for b in drawn:
             if a[0] < b[1] and b[0] < a[1] and a[2] < b[3] and b[2] < a[3]:
                 return False
     return True
@@ -487,7 +493,7 @@ class LiveRenderer:
                 if any(keep):
                     extents = {i: self._extent_of(i) for i, k in enumerate(keep) if k}
                     new = {i: _extent(parts[i][1], renderer, fig) for i in redraw}
-                    if _disjoint(list(extents.values()) + list(new.values())):
+                    if _disjoint(list(extents.values()), list(new.values())):
                         for i, (r0, r1, c0, c1) in extents.items():
                             pixels[r0:r1, c0:c1] = self._background[r0:r1, c0:c1]
                         extents.update(new)

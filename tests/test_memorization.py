@@ -554,3 +554,16 @@ def test_figures_draw_and_reject_impossible_widget_values():
     k = np.array([0.5, 1.0, 2.0])
     vals = np.tile([[0.5, 0.6], [0.3, 0.2], [0.1, 0.1]], 1)
     assert isinstance(figs.measures_figure(k, vals + 0.1, vals, vals + 0.5, vals + 0.7), Figure)
+
+
+def test_fresh_reference_statistics_equal_the_transition_experiment():
+    # the cached eigen-geometry path of the explorable figure against the experiment's own loop
+    for d, n, T, ell, m, reps in [(5, 10, 1.5, 0.1, 50, 6), (8, 4, 0.5, 1.0, 40, 3), (6, 30, 4.0, math.exp(-6), 200, 2)]:
+        want = M.transition_experiment(d, [n], reps, reference_size=m, T=T, noise_scale=ell).statistics[0]
+        got = M.fresh_reference_statistics(d, n, T, ell, m, reps)
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
+    # a second T on the cached geometry is still the experiment's value
+    want = M.transition_experiment(5, [10], 6, reference_size=50, T=3.0, noise_scale=0.1).statistics[0]
+    np.testing.assert_allclose(M.fresh_reference_statistics(5, 10, 3.0, 0.1, 50, 6), want, rtol=1e-10, atol=1e-10)
+    with pytest.raises(ValueError, match="n"):
+        M.fresh_reference_statistics(5, 1, 1.0, 0.1, 50, 2)

@@ -405,3 +405,19 @@ def test_figures_draw_and_reject_impossible_widget_values():
         figs.steps_explorer(steps_marked=7, d=20)
     with pytest.raises(ValueError, match="training points"):
         figs.steps_explorer(ratio=0.01, d=20)
+
+
+def test_simulate_seeded_equals_simulate_up_to_the_single_precision_reference():
+    # same training sets and reference draws as simulate with default_rng(seed); KL and W2 do not use the
+    # reference and agree to rounding, the statistic to the single-precision reference products
+    Ks = [1, 3, 20, math.inf]
+    for n, T in (([4, 12], 1.0), (9, 2.0), (9, 3.0)):
+        want = steps.simulate(n, 6, T, L0, Ks, 10.0, 1.0, 3, np.random.default_rng(5), reference_size=300)
+        got = steps.simulate_seeded(n, 6, T, L0, Ks, 10.0, 1.0, 3, 5, reference_size=300)
+        np.testing.assert_array_equal(got.n, want.n)
+        assert got.steps == want.steps
+        for a, b in ((got.kl, want.kl), (got.w2_target, want.w2_target), (got.w2_empirical, want.w2_empirical)):
+            np.testing.assert_allclose(a, b, rtol=1e-12)
+        np.testing.assert_allclose(got.statistic, want.statistic, rtol=0, atol=1e-4)
+    with pytest.raises(ValueError, match="seed"):
+        steps.simulate_seeded(9, 6, 1.0, L0, Ks, 10.0, 1.0, 3, -1)

@@ -252,3 +252,15 @@ def test_live_drawing_of_each_chapter_widget_equals_a_full_drawing(module, name,
     renderer = widgets.LiveRenderer()
     for kw in [start] + [dict(start, **m) for m in moves] + [start]:
         np.testing.assert_array_equal(pixels(renderer.render(plot(**kw))), pixels(plot(**kw)._repr_png_()))
+
+
+def test_twin_axes_are_kept_while_another_panel_is_redrawn():
+    # the two axes of a twinx pair overlap each other, not the histogram panel: when only the
+    # histogram's limits change, both are copied and the image still equals a full drawing
+    from lindiff.plotting.rmt import mp_figure
+
+    renderer = widgets.LiveRenderer()
+    renderer.render(mp_figure(gamma=0.25, d=50))
+    png = renderer.render(mp_figure(gamma=0.5, d=50))
+    assert renderer.partial_draws == 1 and renderer.full_draws == 1
+    np.testing.assert_array_equal(pixels(png), pixels(mp_figure(gamma=0.5, d=50)._repr_png_()))

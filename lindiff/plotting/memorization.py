@@ -9,7 +9,6 @@ serve as the explorable figure.
 
 from __future__ import annotations
 
-import functools
 import math
 
 import numpy as np
@@ -26,6 +25,7 @@ __all__ = [
     "reference_size_figure",
     "measures_figure",
     "statistic_histogram",
+    "HISTOGRAM_RANGE",
 ]
 
 _MEM, _GEN = "#d1495b", "#1f5aa6"  # memorizing (statistic > 0) and generalizing (< 0)
@@ -238,13 +238,10 @@ def measures_figure(n_over_d, w2_relative, outside, distance_ratio, copy_ratio):
     return fig
 
 
-@functools.lru_cache(maxsize=5)
-def _reference_samples(d: int, size: int, repetitions: int, seed: int) -> tuple:
-    """The fresh reference samples of :func:`lindiff.memorization.transition_experiment`, one per repetition."""
-    refs = tuple(mem.reference_sample(d, size, seed=seed, repetition=r) for r in range(repetitions))
-    for ref in refs:
-        ref.setflags(write=False)
-    return refs
+#: x range of :func:`statistic_histogram`: it holds every statistic of the chapter's explorer (``d = 50``,
+#: 16 training sets, every live value of ``N/d``, ``T``, ``ℓ`` and ``M``: from about −7.3 to 9.7), so the
+#: axes stay put while the sliders move and a live update redraws only the bars.
+HISTOGRAM_RANGE = (-8.0, 10.0)
 
 
 @styled
@@ -255,36 +252,36 @@ def statistic_histogram(n_over_d: float = 2.0, T: float = 2.0, noise_scale: floa
     The result of :func:`lindiff.memorization.transition_experiment` at
     ``N = round(n_over_d · d)`` with a fresh reference sample of
     ``reference_size`` points per training set (the same training sets,
-    reference samples and statistics), and the fraction of training sets that
-    generalize. The reference samples do not depend on ``N``, ``T`` or ``ℓ``,
-    so they are kept between slider moves.
+    reference samples and statistics, from
+    :func:`lindiff.memorization.fresh_reference_statistics`, which caches
+    what does not depend on ``T`` and ``ℓ``), and the fraction of training
+    sets that generalize. The bins (width 1/4) and the axis limits are fixed
+    (:data:`HISTOGRAM_RANGE`, widened to whole units only if a statistic falls
+    outside it), so that every slider value shares one set of axes.
     """
     n = int(round(n_over_d * d))
     if n < 2:
         raise ValueError(f"n_over_d · d must give N >= 2 training points, got N = {n}")
-    refs = _reference_samples(int(d), int(reference_size), int(repetitions), int(seed))
-    stats = np.empty(repetitions)
-    for r, ref in enumerate(refs):
-        X, _ = mem.training_set(d, n, r, seed=seed)
-        stats[r] = mem.memorization_statistic(onestep.generated_distribution(X, T, noise_scale), X, ref, 1.0)
-    res = mem.TransitionResult(d=d, n_values=np.array([n]), reference_size=reference_size, repetitions=repetitions,
-                               variant="averaged", T=T, noise_scale=noise_scale, mean=10.0, std=1.0, seed=seed,
-                               fresh_reference=True, statistics=stats[None, :])
-    stats = res.statistics[0]
+    stats = mem.fresh_reference_statistics(d, n, T, noise_scale, reference_size, repetitions, seed)
+    p_generalizing = float(np.mean(stats < 0))  # as TransitionResult.p_generalizing
+    lo = min(HISTOGRAM_RANGE[0], math.floor(stats.min()))
+    hi = max(HISTOGRAM_RANGE[1], math.ceil(stats.max()))
+    bins = np.linspace(lo, hi, int(round(4 * (hi - lo))) + 1)
     fig, (ax,) = new_figure(1, width=4.8, height=2.8)
-    lo, hi = min(stats.min(), -1.0), max(stats.max(), 1.0)
-    bins = np.linspace(lo - 0.05 * (hi - lo), hi + 0.05 * (hi - lo), 25)
-    # one filled outline per histogram (as many pixels as bars, a third of the drawing time)
-    ax.stairs(np.histogram(stats[stats < 0], bins)[0], bins, fill=True, color=_GEN, alpha=0.8,
+    # one filled outline per histogram (as many pixels as bars, a third of the drawing time), above
+    # the grid (zorder 2), so that a live update keeps the pixels of the ticks and grid lines
+    ax.stairs(np.histogram(stats[stats < 0], bins)[0], bins, fill=True, color=_GEN, alpha=0.8, zorder=2,
               label="generalizing (statistic < 0)")
-    ax.stairs(np.histogram(stats[stats >= 0], bins)[0], bins, fill=True, color=_MEM, alpha=0.8,
+    ax.stairs(np.histogram(stats[stats >= 0], bins)[0], bins, fill=True, color=_MEM, alpha=0.8, zorder=2,
               label="memorizing (statistic > 0)")
     ax.axvline(0, color="k", lw=1)
     ax.set_xlabel("memorization statistic")
     ax.set_ylabel("training sets")
     # plain text, not mathtext: a new math string costs a parse on every slider move
     ax.set_title(f"d = {d}, N = {n}, T = {T:g}, ℓ = {noise_scale:.3g}, M = {reference_size}\n"
-                 f"P(generalizing) = {res.p_generalizing[0]:.2f} over {repetitions} training sets", fontsize=9)
+                 f"P(generalizing) = {p_generalizing:.2f} over {repetitions} training sets", fontsize=9)
+    ax.set_xlim(lo, hi)
+    ax.set_ylim(0, 1.3 * repetitions)  # fixed, with room for the legend above the tallest possible bar
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.legend(loc="upper right", fontsize=8)
+    ax.legend(loc="upper center", ncol=2, fontsize=8)
     return fig

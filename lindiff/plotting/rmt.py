@@ -11,6 +11,7 @@ import functools
 import math
 
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 from .. import rmt
 from ..ddpm import power_law_spectrum
@@ -40,6 +41,16 @@ def _isotropic_eigenvalues(d: int, n: int, seed: int) -> np.ndarray:
     return ev
 
 
+_X_TOPS = (1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
+_Y_TOPS = (0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 7.5, 10.0)
+
+
+def _round_up(x: float, tops) -> float:
+    """The smallest of ``tops`` (times a power of 10) that is at least ``x > 0``."""
+    scale = 10.0 ** math.floor(math.log10(x / tops[0]))
+    return next((t * scale for t in tops if t * scale >= x), tops[0] * scale * 10.0)
+
+
 def _check_gamma_d(gamma, d):
     if not (isinstance(d, (int, np.integer)) and d >= 2):
         raise ValueError(f"d must be an integer >= 2, got {d!r}")
@@ -67,17 +78,25 @@ def mp_figure(gamma: float = 0.25, d: int = 400, seed: int = 0):
     fig, (ax0, ax1) = new_figure(2, width=4.3, right=0.75, wspace=1.2)
 
     nonzero = ev[ev > 0]
-    bins = np.linspace(0.0, max(hi * 1.08 + 0.05, 1.001 * float(ev[-1])), 36)  # every eigenvalue is counted
+    # axis limits from a short list of round values, so that neighboring slider values share the axes
+    # (a live update then keeps their pixels) while every bulk still fills most of the panel
+    x_top = _round_up(max(hi * 1.08 + 0.05, 1.001 * float(ev[-1])), _X_TOPS)   # every eigenvalue is counted
+    bins = np.linspace(0.0, x_top, 36)
     counts, edges = np.histogram(nonzero, bins=bins)
     width = edges[1] - edges[0]
-    # one step patch instead of 35 bars: a tenth of the artists to draw in a live widget
-    ax0.stairs(counts / (d * width), edges, fill=True, color="#1f5aa6", alpha=0.35, label=f"eigenvalues, d = {d}")
+    # one step patch instead of 35 bars, above the grid (zorder 1.6): few artists, and the axis stays
+    # below every data artist, which a live update needs to keep its pixels
+    ax0.stairs(counts / (d * width), edges, fill=True, color="#1f5aa6", alpha=0.35, zorder=1.6,
+               label=f"eigenvalues, d = {d}")
     u = np.linspace(max(lo, 1e-4), hi, 300)
     ax0.plot(u, rmt.mp_density(u, g), color="#d1495b", label="Marchenko–Pastur")
     for edge in (lo, hi):
         ax0.axvline(edge, color="k", ls="--", lw=0.8)
     top = float(np.max(rmt.mp_density(np.linspace(max(lo, 0.02), hi, 200), g)))
-    ax0.set_ylim(0, 1.25 * max(top, float(np.max(counts)) / (d * width)))
+    ax0.set_xlim(0.0, x_top)
+    ax0.set_ylim(0, _round_up(1.25 * max(top, float(np.max(counts)) / (d * width)), _Y_TOPS))
+    for axis in (ax0.xaxis, ax0.yaxis):   # few tick labels: this panel is redrawn when γ moves
+        axis.set_major_locator(MaxNLocator(nbins=4, steps=[1, 2, 2.5, 5, 10]))
     ax0.set_xlabel("eigenvalue of S₀ / σ²")
     ax0.set_ylabel("density")
     atom = f", {d - n} zeros (atom)" if n < d else ""
@@ -90,16 +109,16 @@ def mp_figure(gamma: float = 0.25, d: int = 400, seed: int = 0):
     ax1.semilogx(omd, np.mean(1.0 / (1.0 + omd[:, None] * ev[None, :]), axis=1), "o", ms=4, mfc="none",
                  color="#1f5aa6")
     ax1.set_ylim(0, 1.05)
-    ax1.set_xlabel("ω")
+    ax1.set_xlabel("ω   (lines: closed forms; symbols: this draw)")   # an axis label, kept by a live update
     ax1.set_ylabel("η(ω) = E 1/(1+ωλ)", color="#1f5aa6")
     plain_log_axis(ax1.xaxis, minor=False)
     ax2 = ax1.twinx()
     ax2.plot(om, rmt.mp_shannon(om, g), color="#2e8b57", label=r"$\mathcal{V}(\omega)$")
     ax2.plot(omd, np.mean(np.log1p(omd[:, None] * ev[None, :]), axis=1), "s", ms=4, mfc="none", color="#2e8b57")
     ax2.set_ylabel(r"$\mathcal{V}(\omega)$ = E ln(1+ωλ)", color="#2e8b57")
+    ax2.set_ylim(0, 7.5)   # 𝒱(10³) ≤ ln(1 + 10³) ≈ 6.9 for every γ: fixed, like the axes of η
     ax2.grid(False)
     ax2.spines["right"].set_visible(True)
-    ax1.set_title("lines: closed forms; symbols: this draw")
     return fig
 
 

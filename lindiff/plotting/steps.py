@@ -12,7 +12,7 @@ import functools
 import math
 
 import numpy as np
-from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter, NullLocator
 
 from .. import onestep, steps
 from . import new_figure, plain_log_ticks, styled
@@ -25,6 +25,8 @@ __all__ = [
     "wasserstein_figure",
     "steps_explorer",
     "EXPLORER_STEPS",
+    "EXPLORER_W2_LIMITS",
+    "EXPLORER_STATISTIC_LIMITS",
 ]
 
 L0 = math.exp(-4.0)  # the book's default noise scale
@@ -239,11 +241,25 @@ def wasserstein_figure(n_values, steps_grid, w2_target, w2_empirical, d: int):
     return fig
 
 
+#: Fixed axes of :func:`steps_explorer`, chosen to hold every curve of the chapter's explorer (``d = 100``,
+#: 8 training sets, every live value of ``N/d`` and ``T``): mean ``𝒲₂²/d`` to ``p_S`` from about ``1.1e-3``
+#: to 1.1 on a log axis (the distance to ``N(x̄, S)`` falls below its bottom at large ``K`` for ``T ≥ 2.5``
+#: and ``N ≥ 3d``: the ``K``-step law is then almost the empirical Gaussian), the mean
+#: statistic ± 2 standard errors from about −6 to 21 on a symmetric-log axis. Fixed axes let a live
+#: update keep the pixels of the ticks and grid.
+EXPLORER_W2_LIMITS = (1e-3, 10.0)
+EXPLORER_STATISTIC_LIMITS = (-8.0, 30.0)
+_STATISTIC_TICKS = (-5, -1, 0, 1, 5, 20)
+
+
 @functools.lru_cache(maxsize=64)
 def _explorer_data(n: int, d: int, T: float, noise_scale: float, repetitions: int, seed: int):
-    """Curves of the explorer, cached: moving only the ``K`` slider redraws without recomputing."""
-    sim = steps.simulate(n, d, T, noise_scale, EXPLORER_STEPS, 10.0, 1.0, repetitions,
-                         np.random.default_rng(seed))
+    """Curves of the explorer, cached: moving only the ``K`` slider redraws without recomputing.
+
+    :func:`lindiff.steps.simulate_seeded` keeps the reference draws between calls, so a new ``N`` or
+    ``T`` costs one simulation without them.
+    """
+    sim = steps.simulate_seeded(n, d, T, noise_scale, EXPLORER_STEPS, 10.0, 1.0, repetitions, seed)
     return sim.kl[:, 0, :], sim.statistic[:, 0, :], sim.w2_target[:, 0, :], sim.w2_empirical[:, 0, :]
 
 
@@ -254,13 +270,17 @@ def steps_explorer(steps_marked: int = 10, ratio: float = 4.0, T: float = 2.0, d
 
     Left: mean ``𝒲₂²/d`` of the ``K``-step law to the target ``p_S`` (solid)
     and to the empirical Gaussian ``N(x̄, S)`` (dashed), finite also for
-    ``N ≤ d``. Right: mean memorization statistic ``Γ`` ± 2 standard errors
-    over ``repetitions`` training sets (``M = 10⁴``). The marked ``K`` is the
-    slider's; the green dashed line is our choice ``K*`` (definition
+    ``N ≤ d``, on a log axis. Right: mean memorization statistic ``Γ`` ± 2
+    standard errors over ``repetitions`` training sets (``M = 10⁴``), on a
+    symmetric-log axis (linear within ±1). The marked ``K`` is the slider's;
+    the green dashed line is our choice ``K*`` (definition
     ``def-steps-criterion``), the purple dotted line the ``K`` with the
     smallest mean ``𝒲₂`` to the target. The title gives the mean KL at the
-    marked ``K``. Results for one ``(N, T)`` are cached, and the labels are plain text
-    (no mathtext), which keeps a live redraw fast.
+    marked ``K``. Results for one ``(N, T)`` are cached; the axis limits are
+    fixed (:data:`EXPLORER_W2_LIMITS`, :data:`EXPLORER_STATISTIC_LIMITS`,
+    widened only if the distance to ``p_S`` or the statistic leaves them; the
+    distance to ``N(x̄, S)`` may leave the bottom) and the labels are plain
+    text (no mathtext), which keeps a live redraw fast.
     """
     if steps_marked not in EXPLORER_STEPS:
         raise ValueError(f"steps_marked must be one of {_finite(EXPLORER_STEPS)}, got {steps_marked!r}")
@@ -277,22 +297,34 @@ def steps_explorer(steps_marked: int = 10, ratio: float = 4.0, T: float = 2.0, d
     wt, we = np.mean(w2t**2, axis=0) / d, np.mean(w2e**2, axis=0) / d
     k_w = ks[int(np.argmin(wt))]
     fig, (ax0, ax1) = new_figure(2, width=3.5, height=2.8)
-    ax0.semilogx(fin, wt[idx], "o-", ms=3, color="#1f5aa6", label="to the target")
-    ax0.semilogx(fin, we[idx], "--", color="#555555", lw=1.2, label="to N(x̄, S)")
+    ax0.loglog(fin, wt[idx], "o-", ms=3, color="#1f5aa6", label="to the target")
+    ax0.loglog(fin, we[idx], "--", color="#555555", lw=1.2, label="to N(x̄, S)")
     ax0.plot([steps_marked], [wt[jm]], "o", ms=9, mfc="none", mec="#d1495b", mew=2)
     ax0.set_xlabel("number of steps K")
     ax0.set_ylabel("mean W₂²/d")
-    ax0.set_ylim(0, 1.35 * max(float(wt[idx].max()), float(we[idx].max())))   # headroom for the legend
+    bottom = min(EXPLORER_W2_LIMITS[0], 10.0 ** math.floor(math.log10(float(wt[idx].min()))))
+    top = max(EXPLORER_W2_LIMITS[1], 10.0 ** math.ceil(math.log10(1.5 * float(wt[idx].max()))))
+    ax0.set_ylim(bottom, top)   # the top decade is headroom for the legend
     ax0.legend(loc="upper center", ncol=2, fontsize=8)
+    lo_band, hi_band = st_m[idx] - 2 * st_se[idx], st_m[idx] + 2 * st_se[idx]
     ax1.semilogx(fin, st_m[idx], "o-", ms=3, color="#1f5aa6")
-    ax1.fill_between(fin, st_m[idx] - 2 * st_se[idx], st_m[idx] + 2 * st_se[idx], color="#1f5aa6", alpha=0.15,
-                     lw=0)
+    # the band above the grid (zorder 1.6): the axis is then below every data artist and a live
+    # update keeps its pixels
+    ax1.fill_between(fin, lo_band, hi_band, color="#1f5aa6", alpha=0.15, lw=0, zorder=1.6)
     ax1.plot([steps_marked], [st_m[jm]], "o", ms=9, mfc="none", mec="#d1495b", mew=2)
     ax1.axhline(0.0, color="black", lw=0.8)
+    ax1.set_yscale("symlog", linthresh=1.0)
+    lo = min(EXPLORER_STATISTIC_LIMITS[0], 2.0 * float(lo_band.min()))
+    hi = max(EXPLORER_STATISTIC_LIMITS[1], 2.0 * float(hi_band.max()))
+    ax1.set_ylim(lo, hi)
+    ax1.set_yticks([t for t in _STATISTIC_TICKS if lo <= t <= hi])
+    ax1.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{y:g}".replace("-", "−")))
+    ax1.yaxis.set_minor_locator(NullLocator())
     ax1.set_xlabel("number of steps K")
     ax1.set_ylabel("mean statistic Γ")
+    plain_log_ticks(ax0, minor=False)   # no mathtext tick labels, no minor ticks: a faster redraw
+    plain_log_ticks(ax1, y=False, minor=False)
     for ax in (ax0, ax1):
-        plain_log_ticks(ax, y=False, minor=False)  # no mathtext tick labels, no minor ticks: a faster redraw
         if best is not None and best < math.inf:
             ax.axvline(best, color="#2e8b57", ls="--", lw=1.2)
         if k_w < math.inf:

@@ -329,7 +329,7 @@ def test_kl_samples_shapes_infinities_and_seeding():
 
 
 def test_kl_samples_reproduce_the_simulated_targets_at_d_100():
-    """Targets from an independent simulation with explicit data (theory notes §9, 20 training sets)."""
+    """Targets from an independent simulation with explicit data (20 training sets, run once outside the test suite)."""
     kl = onestep.kl_samples(100, [101, 200, 1000], T0, L0, 1.0, 20, np.random.default_rng(2024))
     means = kl.mean(axis=1)
     assert abs(means[0] - 97.0) < 5 and abs(means[1] - 32.6) < 1.5 and abs(means[2] - 12.78) < 0.3

@@ -439,9 +439,9 @@ def kl_explorer(n_over_d: float = 2.0, T: float = 2.0, noise_scale: float = math
     Left: ``KL/d`` against ``N/d`` from the proportional limit ``F(d/N)``, with
     ``KL_∞/d`` and a simulated ``E KL/d`` at ``d`` (``reps`` training sets) at the
     chosen ``N/d``. Right: ``F(d/N)`` and ``KL_∞/d`` against ``T`` at the chosen
-    ``ℓ`` and ``N/d``; the circle marks the chosen point in both. One legend above
-    both panels: they share their line styles, and each legend entry is text to
-    lay out again at every live update.
+    ``ℓ`` and ``N/d``; the circle marks the chosen point in both. No legend: the
+    key is in the axis labels, which a live update keeps, while a legend is laid
+    out again at every update.
     """
     if not n_over_d > 1.0:
         raise ValueError(f"N/d must be > 1: for N <= d the KL is +inf (got {n_over_d})")
@@ -469,7 +469,7 @@ def kl_explorer(n_over_d: float = 2.0, T: float = 2.0, noise_scale: float = math
     # T or ℓ, and matplotlib makes (then hides) a tick artist for each location of a locator
     ax0.xaxis.set_major_locator(FixedLocator([1.0, 10.0, 100.0]))
     ax0.yaxis.set_major_locator(FixedLocator([y for y in MaxNLocator(nbins=4).tick_values(0, top) if y <= top]))
-    ax0.set_xlabel("N/d")
+    ax0.set_xlabel(f"N/d   (×: simulated, d = {d})", fontsize=8)
     ax0.set_ylabel("KL/d (nats)")
     # y = 1: the title stays where matplotlib would put it (nothing is drawn above these
     # axes), without measuring every tick label again at each update to find that out
@@ -481,9 +481,9 @@ def kl_explorer(n_over_d: float = 2.0, T: float = 2.0, noise_scale: float = math
     ax1.set_yscale("log")
     ax1.set_ylim(*_decade_limits(float(min(K_T.min(), F_T.min())), float(max(K_T.max(), F_T.max()))))
     _plain_log_ticks(ax1.yaxis)
-    ax1.set_xlabel("diffusion time T")
     ax1.set_ylabel("KL/d (nats)")
     ax1.set_title(f"N/d = {n_over_d:g}, ℓ = {noise_scale:.3g}", y=1.0, fontsize=9)
-    fig.legend(*ax0.get_legend_handles_labels(), loc="upper center", bbox_to_anchor=(0.5, 1.0), ncol=3,
-               fontsize=8)
+    # the key in the (kept) axis labels, not in a legend: laying out a legend at every live update
+    # costs more than its text
+    ax1.set_xlabel("diffusion time T   (solid: F(d/N); dashed: KL∞/d)", fontsize=8)
     return fig

@@ -7,6 +7,8 @@ figure, draws the float32 rounding of the script's self term for every size ``n`
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
@@ -80,8 +82,8 @@ def rounding_figure(d: int = 100, reference_size: int = 10_000, n_max: int = 300
     r_ref = script.self_term_rounding(reference_size, d) * 1e6
     above = r > r_ref
     fig, (ax,) = new_figure(1, width=5.6, height=3.0, right=0.3)
-    ax.plot(ns[above], r[above], "o", ms=2.2, color=_GEN, label="above: Δ > 0")
-    ax.plot(ns[~above], r[~above], "o", ms=2.2, color=_MEM, label="below: Δ < 0")
+    ax.plot(ns[above], r[above], "o", ms=2.2, color=_GEN, label="Δ > 0")
+    ax.plot(ns[~above], r[~above], "o", ms=2.2, color=_MEM, label="Δ < 0")
     ax.axhline(r_ref, color="k", ls="--", lw=1.0, label=f"reference, M = {reference_size:,}")
     for n in marked:
         if 2 <= n <= n_max:
@@ -90,6 +92,12 @@ def rounding_figure(d: int = 100, reference_size: int = 10_000, n_max: int = 300
             ax.annotate(str(n), (n, rn), textcoords="offset points", xytext=(0, 7), ha="center", fontsize=8)
     ax.set_xscale("log")
     plain_log_ticks(ax, y=False, minor=False)
+    # symmetric limits from a short list of round values (the rounding is centered on 0 and its size
+    # grows with d): moving M then keeps the axes, and a live update keeps their pixels
+    half = max(1.15 * max(float(np.max(np.abs(r))), abs(float(r_ref))), 1e-3)
+    half = next((v * 10.0**e for e in range(math.floor(math.log10(half)), math.floor(math.log10(half)) + 2)
+                 for v in (1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0) if v * 10.0**e >= half), half)
+    ax.set_ylim(-half, half)
     ax.yaxis.set_major_locator(MaxNLocator(5))
     ax.set_xlabel("training-set size n")
     ax.set_ylabel("relative rounding × 10⁶")

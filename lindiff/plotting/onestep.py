@@ -238,14 +238,14 @@ def denoiser_explorer(d: int = 100, n: int = 50, T: float = 2.0, noise_scale: fl
     sig2 = target_std**2
     fig, (ax0, ax1) = new_figure(2, width=4.4, height=3.55, top=0.7)
     # plain-text labels: mathtext parsing would dominate the cost of a live update
-    _spectrum_panel(ax0, lam / sig2, g / sig2, "#1f5aa6", label="g_ν of Σ_G")
-    ax0.plot([], [], "o", ms=3, mfc="none", color="#1f5aa6", label="λ̂_ν of S")
+    _spectrum_panel(ax0, lam / sig2, g / sig2, "#1f5aa6", label="Σ_G")
+    ax0.plot([], [], "o", ms=3, mfc="none", color="#1f5aa6", label="S")
     ax0.axhline(1.0, color=_GRAY, ls=":", lw=1, label="σ²")
     ax0.axhline(r, color="k", ls="--", lw=1, label=f"rσ², r = {r:.3f}")
     top = max(float(lam.max() / sig2), float(g.max() / sig2), 1.0)
     ax0.set_ylim(_ZERO_FLOOR / 2, _decade_limits(1.0, 3 * top)[1])  # whole decades: reusable axes
     ax0.set_xlabel("rank ν (descending)")
-    ax0.set_ylabel("eigenvalue / σ²")
+    ax0.set_ylabel("eigenvalues of S and Σ_G / σ²")
     n_zero = int(np.sum(lam <= 0))
     # titles at y = 1, where matplotlib puts them when nothing is drawn above the axes, but
     # without measuring every tick label again at each update of a live widget to find that out
@@ -258,17 +258,18 @@ def denoiser_explorer(d: int = 100, n: int = 50, T: float = 2.0, noise_scale: fl
     fresh = target_std * z_fresh - xbar  # p_S has mean 0 here
     show = X[: min(n, n_samples)] - xbar
     # markers as lines (zorder 2, above the axes): a live widget can then keep the drawn axes
-    ax1.plot(*(fresh @ basis).T, "o", ms=2.4, mew=0, color=_GRAY, alpha=0.5, label="p_S samples")
-    ax1.plot(*(show @ basis).T, "x", ms=3.8, mew=1, color="#d1495b", label="training set")
+    ax1.plot(*(fresh @ basis).T, "o", ms=2.4, mew=0, color=_GRAY, alpha=0.5, label="p_S")
+    ax1.plot(*(show @ basis).T, "x", ms=3.8, mew=1, color="#d1495b", label="training")
     ax1.plot(*(gen @ basis).T, "o", ms=2.4, mew=0, color="#1f5aa6", alpha=0.6, label="generated")
     lim = _nice_ceil(3.5 * math.sqrt(max(float(lam[-1]), sig2)))
     ax1.set_xlim(-lim, lim)
     ax1.set_ylim(-lim, lim)  # same scale on both axes
     for axis in (ax0.xaxis, ax1.xaxis, ax1.yaxis):  # few ticks: each one costs drawing time
         axis.set_major_locator(MaxNLocator(nbins=4))
-    ax1.set_xlabel("top eigenvector of S")
+    # the static words in the axis labels, which a live update keeps; the title is drawn again
+    ax1.set_xlabel("2-D view: top eigenvector of S")
     ax1.set_ylabel("bottom eigenvector of S")
-    ax1.set_title(f"2-D view (T = {T:g}, ℓ = {noise_scale:.3g})", y=1.0)
+    ax1.set_title(f"T = {T:g}, ℓ = {noise_scale:.3g}", y=1.0)
     # one legend for both panels, above them, with short entries: matplotlib lays text out
     # glyph by glyph, and the legend is drawn again at each live update
     (h0, l0), (h1, l1) = ax0.get_legend_handles_labels(), ax1.get_legend_handles_labels()
@@ -438,9 +439,9 @@ def kl_explorer(n_over_d: float = 2.0, T: float = 2.0, noise_scale: float = math
     Left: ``KL/d`` against ``N/d`` from the proportional limit ``F(d/N)``, with
     ``KL_∞/d`` and a simulated ``E KL/d`` at ``d`` (``reps`` training sets) at the
     chosen ``N/d``. Right: ``F(d/N)`` and ``KL_∞/d`` against ``T`` at the chosen
-    ``ℓ`` and ``N/d``; the circle marks the chosen point in both. One legend above
-    both panels: they share their line styles, and each legend entry is text to
-    lay out again at every live update.
+    ``ℓ`` and ``N/d``; the circle marks the chosen point in both. No legend: the
+    key is in the axis labels, which a live update keeps, while a legend is laid
+    out again at every update.
     """
     if not n_over_d > 1.0:
         raise ValueError(f"N/d must be > 1: for N <= d the KL is +inf (got {n_over_d})")
@@ -468,7 +469,7 @@ def kl_explorer(n_over_d: float = 2.0, T: float = 2.0, noise_scale: float = math
     # T or ℓ, and matplotlib makes (then hides) a tick artist for each location of a locator
     ax0.xaxis.set_major_locator(FixedLocator([1.0, 10.0, 100.0]))
     ax0.yaxis.set_major_locator(FixedLocator([y for y in MaxNLocator(nbins=4).tick_values(0, top) if y <= top]))
-    ax0.set_xlabel("N/d")
+    ax0.set_xlabel(f"N/d   (×: simulated, d = {d})", fontsize=8)
     ax0.set_ylabel("KL/d (nats)")
     # y = 1: the title stays where matplotlib would put it (nothing is drawn above these
     # axes), without measuring every tick label again at each update to find that out
@@ -480,9 +481,9 @@ def kl_explorer(n_over_d: float = 2.0, T: float = 2.0, noise_scale: float = math
     ax1.set_yscale("log")
     ax1.set_ylim(*_decade_limits(float(min(K_T.min(), F_T.min())), float(max(K_T.max(), F_T.max()))))
     _plain_log_ticks(ax1.yaxis)
-    ax1.set_xlabel("diffusion time T")
     ax1.set_ylabel("KL/d (nats)")
     ax1.set_title(f"N/d = {n_over_d:g}, ℓ = {noise_scale:.3g}", y=1.0, fontsize=9)
-    fig.legend(*ax0.get_legend_handles_labels(), loc="upper center", bbox_to_anchor=(0.5, 1.0), ncol=3,
-               fontsize=8)
+    # the key in the (kept) axis labels, not in a legend: laying out a legend at every live update
+    # costs more than its text
+    ax1.set_xlabel("diffusion time T   (solid: F(d/N); dashed: KL∞/d)", fontsize=8)
     return fig

@@ -86,10 +86,9 @@ def mp_figure(gamma: float = 0.25, d: int = 400, seed: int = 0):
     width = edges[1] - edges[0]
     # one step patch instead of 35 bars, above the grid (zorder 1.6): few artists, and the axis stays
     # below every data artist, which a live update needs to keep its pixels
-    ax0.stairs(counts / (d * width), edges, fill=True, color="#1f5aa6", alpha=0.35, zorder=1.6,
-               label=f"eigenvalues, d = {d}")
+    ax0.stairs(counts / (d * width), edges, fill=True, color="#1f5aa6", alpha=0.35, zorder=1.6)
     u = np.linspace(max(lo, 1e-4), hi, 300)
-    ax0.plot(u, rmt.mp_density(u, g), color="#d1495b", label="Marchenko–Pastur")
+    ax0.plot(u, rmt.mp_density(u, g), color="#d1495b")
     for edge in (lo, hi):
         ax0.axvline(edge, color="k", ls="--", lw=0.8)
     top = float(np.max(rmt.mp_density(np.linspace(max(lo, 0.02), hi, 200), g)))
@@ -97,11 +96,12 @@ def mp_figure(gamma: float = 0.25, d: int = 400, seed: int = 0):
     ax0.set_ylim(0, _round_up(1.25 * max(top, float(np.max(counts)) / (d * width)), _Y_TOPS))
     for axis in (ax0.xaxis, ax0.yaxis):   # few tick labels: this panel is redrawn when γ moves
         axis.set_major_locator(MaxNLocator(nbins=4, steps=[1, 2, 2.5, 5, 10]))
-    ax0.set_xlabel("eigenvalue of S₀ / σ²")
-    ax0.set_ylabel("density")
+    # the key in the axis labels, not in a legend: a live update keeps the labels of an unchanged axes
+    # but draws a legend's text again
+    ax0.set_xlabel("eigenvalue of S₀ / σ²  (line: Marchenko–Pastur)")
+    ax0.set_ylabel("density of the eigenvalues")
     atom = f", {d - n} zeros (atom)" if n < d else ""
-    ax0.set_title(f"γ = {g:.3g}, N = {n}{atom}")
-    ax0.legend(loc="upper right", fontsize=8)
+    ax0.set_title(f"d = {d}, N = {n}, γ = {g:.3g}{atom}")
 
     om = np.geomspace(1e-2, 1e3, 60)
     omd = om[::6]

@@ -12,7 +12,7 @@ import functools
 import math
 
 import numpy as np
-from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter, NullLocator
+from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullFormatter, NullLocator
 
 from .. import onestep, steps
 from . import new_figure, plain_log_ticks, styled
@@ -297,15 +297,16 @@ def steps_explorer(steps_marked: int = 10, ratio: float = 4.0, T: float = 2.0, d
     wt, we = np.mean(w2t**2, axis=0) / d, np.mean(w2e**2, axis=0) / d
     k_w = ks[int(np.argmin(wt))]
     fig, (ax0, ax1) = new_figure(2, width=3.5, height=2.8)
-    ax0.loglog(fin, wt[idx], "o-", ms=3, color="#1f5aa6", label="to the target")
-    ax0.loglog(fin, we[idx], "--", color="#555555", lw=1.2, label="to N(x̄, S)")
+    ax0.loglog(fin, wt[idx], "o-", ms=3, color="#1f5aa6")
+    ax0.loglog(fin, we[idx], "--", color="#555555", lw=1.2)
     ax0.plot([steps_marked], [wt[jm]], "o", ms=9, mfc="none", mec="#d1495b", mew=2)
     ax0.set_xlabel("number of steps K")
-    ax0.set_ylabel("mean W₂²/d")
+    # the key in the axis label, not in a legend: a live update keeps the labels of an unchanged axes
+    # but draws a legend's text again
+    ax0.set_ylabel("mean W₂²/d to p_S (dashed: to N(x̄, S))", fontsize=8)
     bottom = min(EXPLORER_W2_LIMITS[0], 10.0 ** math.floor(math.log10(float(wt[idx].min()))))
     top = max(EXPLORER_W2_LIMITS[1], 10.0 ** math.ceil(math.log10(1.5 * float(wt[idx].max()))))
-    ax0.set_ylim(bottom, top)   # the top decade is headroom for the legend
-    ax0.legend(loc="upper center", ncol=2, fontsize=8)
+    ax0.set_ylim(bottom, top)
     lo_band, hi_band = st_m[idx] - 2 * st_se[idx], st_m[idx] + 2 * st_se[idx]
     ax1.semilogx(fin, st_m[idx], "o-", ms=3, color="#1f5aa6")
     # the band above the grid (zorder 1.6): the axis is then below every data artist and a live
@@ -317,7 +318,8 @@ def steps_explorer(steps_marked: int = 10, ratio: float = 4.0, T: float = 2.0, d
     lo = min(EXPLORER_STATISTIC_LIMITS[0], 2.0 * float(lo_band.min()))
     hi = max(EXPLORER_STATISTIC_LIMITS[1], 2.0 * float(hi_band.max()))
     ax1.set_ylim(lo, hi)
-    ax1.set_yticks([t for t in _STATISTIC_TICKS if lo <= t <= hi])
+    # a locator, not set_yticks: no tick objects are built unless the axis is drawn
+    ax1.yaxis.set_major_locator(FixedLocator([t for t in _STATISTIC_TICKS if lo <= t <= hi]))
     ax1.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{y:g}".replace("-", "−")))
     ax1.yaxis.set_minor_locator(NullLocator())
     ax1.set_xlabel("number of steps K")
@@ -330,8 +332,9 @@ def steps_explorer(steps_marked: int = 10, ratio: float = 4.0, T: float = 2.0, d
         if k_w < math.inf:
             ax.axvline(k_w, color="#7b3294", ls=":", lw=1.4)
     kl_m = kl.mean(axis=0)
-    kl_text = f"KL = {kl_m[jm]:.3g}" if np.isfinite(kl_m[jm]) else f"KL = ∞ (N ≤ d = {d})"
-    star = {None: "none (every K memorizes)", math.inf: "∞ (never binds)"}.get(best, f"{best}")
-    fig.suptitle(f"N = {n} (N/d = {ratio:g}), T = {T:g}.  K = {steps_marked}: {kl_text}, "
-                 f"Γ = {st_m[jm]:+.2f}.\nK* = {star};  smallest W₂ at K = {_k_label(k_w)}", fontsize=9)
+    kl_text = f"KL = {kl_m[jm]:.3g}" if np.isfinite(kl_m[jm]) else "KL = ∞ (N ≤ d)"
+    star = {None: "none", math.inf: "∞"}.get(best, f"{best}")
+    # one short line: every glyph of the title is drawn again at each live update
+    fig.suptitle(f"N = {n}, T = {T:g}, K = {steps_marked}: {kl_text}, Γ = {st_m[jm]:+.2f};  "
+                 f"K* = {star}, min W₂ at K = {_k_label(k_w)}", fontsize=9)
     return fig

@@ -448,6 +448,15 @@ def _check_sizes(n):
     return ns
 
 
+def _check_simulation(n, d, T, noise_scale, steps, target_mean, target_std, repetitions, reference_size):
+    """The checked arguments shared by :func:`simulate` and :func:`simulate_seeded`."""
+    ks, _ = _check_steps_list(steps)
+    return (_check_sizes(n), as_int(d, "d", minimum=1), as_positive_float(T, "T"),
+            as_positive_float(noise_scale, "noise_scale"), ks,
+            float(as_finite_array(target_mean, "target_mean", ndim=0)), as_positive_float(target_std, "target_std"),
+            as_int(repetitions, "repetitions", minimum=1), as_int(reference_size, "reference_size", minimum=1))
+
+
 def simulate(n, d: int, T: float, noise_scale: float, steps, target_mean: float, target_std: float,
              repetitions: int, rng, reference_size: int = 10_000) -> StepsSimulation:
     """KL and memorization statistic against ``K`` for many training sets of the sampling distribution.
@@ -491,14 +500,8 @@ def simulate(n, d: int, T: float, noise_scale: float, steps, target_mean: float,
         ``kl``, ``statistic``, ``w2_target``, ``w2_empirical`` of shape
         ``(repetitions, len(n), len(steps))``; ``kl`` is ``inf`` for ``n ≤ d``.
     """
-    ns = _check_sizes(n)
-    d = as_int(d, "d", minimum=1)
-    T, noise_scale = as_positive_float(T, "T"), as_positive_float(noise_scale, "noise_scale")
-    ks, _ = _check_steps_list(steps)
-    mu = float(as_finite_array(target_mean, "target_mean", ndim=0))
-    sigma = as_positive_float(target_std, "target_std")
-    reps = as_int(repetitions, "repetitions", minimum=1)
-    m = as_int(reference_size, "reference_size", minimum=1)
+    ns, d, T, noise_scale, ks, mu, sigma, reps, m = _check_simulation(
+        n, d, T, noise_scale, steps, target_mean, target_std, repetitions, reference_size)
     rng = as_generator(rng)
     kl = np.empty((reps, len(ns), len(ks)))
     stat, w2t, w2e = np.empty_like(kl), np.empty_like(kl), np.empty_like(kl)
@@ -583,14 +586,8 @@ def simulate_seeded(n, d: int, T: float, noise_scale: float, steps, target_mean:
     steps?" recomputes a simulation at every move of its ``N/d`` and ``T``
     sliders.
     """
-    ns = _check_sizes(n)
-    d = as_int(d, "d", minimum=1)
-    T, noise_scale = as_positive_float(T, "T"), as_positive_float(noise_scale, "noise_scale")
-    ks, _ = _check_steps_list(steps)
-    mu = float(as_finite_array(target_mean, "target_mean", ndim=0))
-    sigma = as_positive_float(target_std, "target_std")
-    reps = as_int(repetitions, "repetitions", minimum=1)
-    m = as_int(reference_size, "reference_size", minimum=1)
+    ns, d, T, noise_scale, ks, mu, sigma, reps, m = _check_simulation(
+        n, d, T, noise_scale, steps, target_mean, target_std, repetitions, reference_size)
     seed = as_int(seed, "seed", minimum=0)
     refs = _reference_products(d, m, reps, seed, _REFERENCE_DTYPE)
     kl = np.empty((reps, len(ns), len(ks)))

@@ -81,9 +81,9 @@ book: setup
 # glued numbers with the site's (test-browser).
 test: setup chromium
 	@set -e; t0=$$(date +%s); export MAKE="$(MAKE)"; \
-	tests/stages.sh "1/3 site build with $(JB_FLAGS) | library unit tests" build-check test-lib; \
-	tests/stages.sh "2/3 PDF of the book | notebooks (pytest --nbval over book/*.md), JupyterLab in chromium" \
-	  pdf "test-notebooks test-lab"; \
+	tests/stages.sh "1/3 site build with $(JB_FLAGS) | library unit tests, JupyterLab in chromium" \
+	  build-check "test-lib test-lab"; \
+	tests/stages.sh "2/3 PDF of the book | notebooks (pytest --nbval over book/*.md)" pdf test-notebooks; \
 	tests/stages.sh "3/3 links, workflow lint, browser tests of the site | PDF and notebook downloads" \
 	  "linkcheck lint-workflows test-browser" test-pdf-files; \
 	echo "make test: all passed in $$(( $$(date +%s) - t0 )) s"

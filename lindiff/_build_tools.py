@@ -11,9 +11,11 @@ serves the page on 127.0.0.1, refuses every request to another host, waits
 until MathJax has typeset every formula, every image is decoded and every
 explorable figure is drawn, then prints A4 pages with:
 
-* a title page and a table of contents with page numbers (printed twice: the
-  first print tells, through the PDF's outline, on which page each chapter
-  starts; the second fills the numbers in);
+* a title page and a table of contents with page numbers (the book is printed
+  once, the contents with blank numbers; the PDF's outline then tells on which
+  page each chapter starts, and the front matter alone is printed again with
+  the numbers and put in place of the first pages, see
+  :func:`replace_front_matter`);
 * each chapter on a new page; exercise solutions opened (a PDF has no
   buttons); code the site hides behind "Show code cell source" left out
   (its output stays); the site's navigation, sidebars and buttons left out;
@@ -80,7 +82,8 @@ mjx-container[display="true"] { overflow: visible !important; }
 .lindiff-toc .entry { display: flex; align-items: baseline; margin: 0.15rem 0 0.15rem 1rem; }
 .lindiff-toc .entry .title { flex: 0 1 auto; }
 .lindiff-toc .entry .dots { flex: 1 1 auto; border-bottom: 1px dotted #888; margin: 0 0.4rem; }
-.lindiff-toc .entry .page { flex: 0 0 auto; font-variant-numeric: tabular-nums; }
+/* a fixed width: filling the numbers in must not move anything (see print_book) */
+.lindiff-toc .entry .page { flex: 0 0 3ch; text-align: right; font-variant-numeric: tabular-nums; }
 """
 
 # Run in the page once everything is drawn and the print media applied: open what a
@@ -162,6 +165,16 @@ SET_PAGES_JS = r"""
 }
 """
 
+# Hide (True) or show again (False) everything after the title page and the contents.
+FRONT_ONLY_JS = r"""
+(hide) => {
+  const article = document.querySelector('article.bd-article');
+  for (const el of Array.from(article.children))
+    if (!el.classList.contains('lindiff-titlepage') && !el.classList.contains('lindiff-toc'))
+      el.style.display = hide ? 'none' : '';
+}
+"""
+
 FOOTER = ('<div style="font-size:8pt;width:100%;text-align:center;color:#555;">'
           '<span class="pageNumber"></span></div>')
 
@@ -219,6 +232,32 @@ def chapter_pages(pdf: bytes, titles: list[str]) -> list[int]:
             raise RuntimeError(f"chapter {title!r} is not a top-level entry of the PDF outline {top}")
         pages.append(top[i][1])
     return pages
+
+
+def replace_front_matter(book: bytes, front: bytes, n_front: int) -> bytes:
+    """``book`` with its first ``n_front`` pages drawn as those of ``front`` (the same pages, numbers filled in).
+
+    Only each page's content stream and the resources it names (the fonts, subset
+    to the glyphs it uses) are taken from ``front``; the page objects, their links,
+    the outline and the tagged structure stay those of ``book``. Written as an
+    incremental update of ``book``: its bytes are kept, the new objects appended.
+    """
+    import io
+
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.generic import NameObject
+
+    new = PdfReader(io.BytesIO(front))
+    if len(new.pages) != n_front:
+        raise RuntimeError(f"the front matter printed on {len(new.pages)} pages, in the book on {n_front}")
+    writer = PdfWriter(io.BytesIO(book), incremental=True)
+    for i in range(n_front):
+        src, dst = new.pages[i], writer.pages[i]
+        for key in ("/Contents", "/Resources"):
+            dst[NameObject(key)] = src[key].clone(writer)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
 
 
 def _wait_until_drawn(page, timeout_s: float = 600.0) -> None:
@@ -285,21 +324,26 @@ def print_book(site: Path, out: Path, toc_file: Path, title: str, author: str) -
                 page.set_viewport_size({"width": 673, "height": 1000})  # A4 text width at 96 dpi
                 chapters = page.evaluate(PREPARE_JS, book)
                 page.evaluate("() => document.fonts.ready.then(() => true)")
-                pages: dict[str, str] = {}
-                for attempt in range(3):  # 1: find the chapters' pages; 2: print with them
-                    t = time.perf_counter()
-                    pdf = page.pdf(format="A4", print_background=True, outline=True, tagged=True,
-                                   display_header_footer=True, header_template="<span></span>",
-                                   footer_template=FOOTER, prefer_css_page_size=True)
-                    timing[f"print_{attempt + 1}_s"] = round(time.perf_counter() - t, 1)
-                    found = chapter_pages(pdf, [ch["title"] for ch in chapters])
-                    new = {ch["doc"]: str(p) for ch, p in zip(chapters, found)}
-                    if new == pages:
-                        break
-                    pages = new
-                    page.evaluate(SET_PAGES_JS, pages)
-                else:
-                    raise RuntimeError("the table of contents did not settle")
+                options = dict(format="A4", print_background=True, outline=True, tagged=True,
+                               display_header_footer=True, header_template="<span></span>",
+                               footer_template=FOOTER, prefer_css_page_size=True)
+                t = time.perf_counter()
+                pdf = page.pdf(**options)   # 1: the whole book, the contents with blank page numbers
+                timing["print_s"] = round(time.perf_counter() - t, 1)
+                found = chapter_pages(pdf, [ch["title"] for ch in chapters])
+                pages = {ch["doc"]: str(p) for ch, p in zip(chapters, found)}
+                page.evaluate(SET_PAGES_JS, pages)
+                # 2: only the front matter again, now with the numbers. The contents' layout does
+                # not depend on them (a fixed-width column), so its pages keep their place and
+                # their links; printing 3 pages instead of the whole book saves about a minute.
+                t = time.perf_counter()
+                page.evaluate(FRONT_ONLY_JS, True)
+                front = page.pdf(**options)
+                page.evaluate(FRONT_ONLY_JS, False)
+                pdf = replace_front_matter(pdf, front, found[0] - 1)   # title page and contents
+                if chapter_pages(pdf, [ch["title"] for ch in chapters]) != found:
+                    raise RuntimeError("the chapters moved when the table of contents was filled in")
+                timing["front_matter_s"] = round(time.perf_counter() - t, 1)
             finally:
                 browser.close()
     finally:

@@ -191,6 +191,37 @@ def test_pdf_text_has_every_chapter_title():
 
 
 @pytest.mark.site
+def test_pdf_contents_give_each_chapter_its_page_and_link(reader):
+    """The contents page: each chapter's page number is where its bookmark points, and its link goes there.
+
+    The numbers are filled in after the book is printed (``lindiff._build_tools``), so
+    this checks that the front matter put in place matches the book it precedes.
+    """
+    text = pdf_text()
+    k = next(i for i, t in enumerate(text[:4]) if t.startswith("Contents"))
+    contents = text[k]
+    starts = {squeeze(" ".join(str(o.title).split())): reader.get_destination_page_number(o) + 1
+              for o in reader.outline if not isinstance(o, list)}
+    dests = reader.named_destinations
+    targets = []
+    for annot in reader.pages[k].get("/Annots", []):
+        a = annot.get_object()
+        if a.get("/Subtype") == "/Link" and "/Dest" in a:
+            name = str(a["/Dest"])
+            assert name in dests, f"the contents link to {name}, which the PDF does not define"
+            targets.append(reader.get_destination_page_number(dests[name]) + 1)
+    pages = []
+    for page in toc_pages():
+        title = norm(first_heading(page))
+        start = next(p for t, p in starts.items() if squeeze(title) in t)
+        m = re.search(re.escape(title) + r" (\d+)", contents)
+        assert m, f"no page number after {title!r} in the contents: {contents!r}"
+        assert int(m.group(1)) == start, f"{title!r}: page {m.group(1)} in the contents, {start} in the outline"
+        pages.append(start)
+    assert targets == pages, f"the contents link to pages {targets}, the chapters start on {pages}"
+
+
+@pytest.mark.site
 def test_pdf_has_no_raw_tex():
     body = " ".join(pdf_text())
     for raw in ("\\frac", "$$", "\\begin{", "\\mathbb", "\\sigma", "\\left("):

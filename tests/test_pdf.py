@@ -222,6 +222,23 @@ def test_pdf_contents_give_each_chapter_its_page_and_link(reader):
 
 
 @pytest.mark.site
+def test_pdf_page_contents_are_indirect_streams(reader):
+    """Every page draws from streams that are indirect objects, as the PDF standard requires.
+
+    pypdf reads a stream written inline in a page, but PDFium (the viewer in
+    Chrome) draws such a page blank; the front matter, put in place after printing,
+    once was.
+    """
+    from pypdf.generic import ArrayObject, IndirectObject
+
+    for i, page in enumerate(reader.pages):
+        raw = page.raw_get("/Contents")
+        refs = list(raw) if isinstance(raw, ArrayObject) else [raw]
+        assert refs and all(isinstance(r, IndirectObject) for r in refs), \
+            f"page {i + 1}: /Contents is {type(raw).__name__}, not a reference to a stream"
+
+
+@pytest.mark.site
 def test_pdf_has_no_raw_tex():
     body = " ".join(pdf_text())
     for raw in ("\\frac", "$$", "\\begin{", "\\mathbb", "\\sigma", "\\left("):

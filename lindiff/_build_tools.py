@@ -15,11 +15,12 @@ explorable figure is drawn, then prints A4 pages with:
   once, the contents with blank numbers; the PDF's outline then tells on which
   page each chapter starts, and the front matter alone is printed again with
   the numbers and put in place of the first pages, see
-  :func:`replace_front_matter`);
+  :func:`finish_pdf`);
 * each chapter on a new page; exercise solutions opened (a PDF has no
   buttons); code the site hides behind "Show code cell source" left out
   (its output stays); the site's navigation, sidebars and buttons left out;
-* the PDF outline (bookmarks) and tagged text, and a page number in the footer.
+* the PDF outline (bookmarks, named after the headings as the page shows them)
+  and tagged text, and a page number in the footer.
 
 Why chromium and not LaTeX: no TeX installation is available (or wanted: a TeX
 Live able to build a Jupyter Book is over 1 GB), and Jupyter Book's own
@@ -166,6 +167,16 @@ SET_PAGES_JS = r"""
 }
 """
 
+# (level, text) of every heading the book shows, in order; the text as a reader sees it,
+# math included (from MathJax's assistive MathML), without the "#" of the heading links
+HEADINGS_JS = r"""
+() => Array.from(document.querySelectorAll('article.bd-article :is(h1, h2, h3, h4, h5, h6)'))
+  .filter(h => h.getClientRects().length > 0)
+  .map(h => [Number(h.tagName[1]),
+             Array.from(h.childNodes).filter(n => !(n.classList && n.classList.contains('headerlink')))
+                  .map(n => n.textContent).join('').replace(/[\u2061-\u2064]/g, '').replace(/\s+/g, ' ').trim()])
+"""
+
 # Hide (True) or show again (False) everything after the title page and the contents.
 FRONT_ONLY_JS = r"""
 (hide) => {
@@ -235,18 +246,27 @@ def chapter_pages(pdf: bytes, titles: list[str]) -> list[int]:
     return pages
 
 
-def replace_front_matter(book: bytes, front: bytes, n_front: int) -> bytes:
-    """``book`` with its first ``n_front`` pages drawn as those of ``front`` (the same pages, numbers filled in).
+def finish_pdf(book: bytes, front: bytes, n_front: int, headings: list[tuple[int, str]]) -> bytes:
+    """``book`` with its front matter filled in and its bookmarks named after the headings.
 
-    Only each page's content stream and the resources it names (the fonts, subset
-    to the glyphs it uses) are taken from ``front``; the page objects, their links,
-    the outline and the tagged structure stay those of ``book``. Written as an
-    incremental update of ``book``: its bytes are kept, the new objects appended.
+    * The first ``n_front`` pages are drawn as those of ``front`` (the same pages,
+      page numbers filled in): each page's content stream and the resources it names
+      (the fonts, subset to the glyphs it uses) come from ``front``; the page objects,
+      their links and the tagged structure stay those of ``book``.
+    * chromium names a bookmark after the text it drew for the heading, which repeats
+      part of it in many headings ("1.1. 1.1. Symbols shared…Symbols shared…"),
+      drops spaces at line breaks and drops the math. When the bookmarks follow the
+      ``headings`` (level, text as the page shows it) one for one, level for level,
+      they take those texts; otherwise they are left as they are (a warning is
+      printed, and ``tests/test_pdf.py`` fails on the repeated text).
+
+    Written as an incremental update of ``book``: its bytes are kept, the changed
+    objects appended.
     """
     import io
 
     from pypdf import PdfReader, PdfWriter
-    from pypdf.generic import NameObject
+    from pypdf.generic import NameObject, TextStringObject
 
     new = PdfReader(io.BytesIO(front))
     if len(new.pages) != n_front:
@@ -258,6 +278,26 @@ def replace_front_matter(book: bytes, front: bytes, n_front: int) -> bytes:
             # raw_get: the reference itself, so that the clone is a new indirect object (a
             # stream must be one; written inline in the page, viewers draw a blank page)
             dst[NameObject(key)] = src.raw_get(key).clone(writer)
+
+    items = []   # (depth, outline item) in document order
+
+    def walk(node, depth):
+        while node is not None:
+            node = node.get_object()
+            items.append((depth, node))
+            if "/First" in node:
+                walk(node["/First"], depth + 1)
+            node = node.get("/Next")
+
+    root = writer.root_object.get("/Outlines")
+    if root is not None and "/First" in root.get_object():
+        walk(root.get_object()["/First"], 0)
+    if [d for d, _ in items] == [level - 1 for level, _ in headings]:
+        for (_, item), (_, text) in zip(items, headings):
+            item[NameObject("/Title")] = TextStringObject(text)
+    else:
+        print(f"warning: the PDF has {len(items)} bookmarks for {len(headings)} headings, or other levels; "
+              "their names are chromium's", file=sys.stderr)
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
@@ -331,6 +371,7 @@ def print_book(site: Path, out: Path, toc_file: Path, title: str, author: str) -
                 timing["load_and_typeset_s"] = round(time.perf_counter() - t0, 1)
                 t = time.perf_counter()
                 chapters = page.evaluate(PREPARE_JS, book)
+                headings = [tuple(h) for h in page.evaluate(HEADINGS_JS)]
                 page.evaluate("() => document.fonts.ready.then(() => true)")
                 timing["prepare_s"] = round(time.perf_counter() - t, 1)
                 options = dict(format="A4", print_background=True, outline=True, tagged=True,
@@ -351,7 +392,7 @@ def print_book(site: Path, out: Path, toc_file: Path, title: str, author: str) -
                 page.evaluate(FRONT_ONLY_JS, True)
                 front = page.pdf(**options)
                 page.evaluate(FRONT_ONLY_JS, False)
-                pdf = replace_front_matter(pdf, front, found[0] - 1)   # title page and contents
+                pdf = finish_pdf(pdf, front, found[0] - 1, headings)   # title page and contents
                 if chapter_pages(pdf, [ch["title"] for ch in chapters]) != found:
                     raise RuntimeError("the chapters moved when the table of contents was filled in")
                 timing["front_matter_s"] = round(time.perf_counter() - t, 1)

@@ -238,6 +238,53 @@ def test_pdf_page_contents_are_indirect_streams(reader):
             f"page {i + 1}: /Contents is {type(raw).__name__}, not a reference to a stream"
 
 
+def outline_titles(reader) -> list[str]:
+    out = []
+
+    def walk(items):
+        for it in items:
+            if isinstance(it, list):
+                walk(it)
+            else:
+                out.append(str(it.title))
+
+    walk(reader.outline)
+    return out
+
+
+def headings_with_simple_math() -> list[tuple[str, str]]:
+    """(page, math) for every heading of the book with inline math of letters and "/" only ($K$, $d/N$)."""
+    found = []
+    for page in toc_pages():
+        fenced = False
+        for line in (ROOT / f"{page}.md").read_text(encoding="utf-8").splitlines():
+            if line.startswith("```"):
+                fenced = not fenced
+            elif not fenced and re.match(r"#{1,6} ", line):
+                found += [(page, m) for m in re.findall(r"\$([A-Za-z/ ]+)\$", line)]
+    return found
+
+
+@pytest.mark.site
+def test_pdf_bookmarks_are_the_headings(reader):
+    """Each bookmark carries its heading's text once, with its math.
+
+    chromium's own bookmark names repeat part of many headings ("1.1. 1.1. Symbols
+    shared…Symbols shared…") and drop the math; ``lindiff._build_tools.finish_pdf``
+    renames them after the headings as the page shows them.
+    """
+    titles = outline_titles(reader)
+    assert len(titles) >= 100, f"only {len(titles)} bookmarks"
+    for t in titles:
+        assert not re.match(r"(\d+(?:\.\d+)*\.) \1", t), f"bookmark with a repeated section number: {t!r}"
+        assert not re.search(r"(.{12,})\1", squeeze(t)), f"bookmark with repeated text: {t!r}"
+    joined = [squeeze(t) for t in titles]
+    math = headings_with_simple_math()
+    assert len(math) >= 5, "the headings lost their math"
+    for page, m in math:
+        assert any(squeeze(m) in t for t in joined), f"the math {m!r} of a heading of {page} is in no bookmark"
+
+
 @pytest.mark.site
 def test_pdf_has_no_raw_tex():
     body = " ".join(pdf_text())

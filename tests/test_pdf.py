@@ -320,6 +320,7 @@ def test_site_links_to_pdf():
     for page in toc_pages():
         html = (SITE / f"{page}.html").read_text(encoding="utf-8")
         assert re.search(r'href="[./]*lindiff\.pdf"', html), f"{page}.html has no link to the PDF"
+        assert "download-pdf-button" not in html, f"{page}.html still offers the theme's print-this-page .pdf"
 
 
 if __name__ == "__main__":  # a summary of the PDF, for the report

@@ -108,6 +108,9 @@ def _add_pdf_link(app, pagename, templatename, context, doctree):
         return
     for group in context.get("header_buttons", []):
         if group.get("label") == "download-buttons":
+            # the theme's ".pdf" prints only this page, through the browser's dialog and
+            # without the book's print layout: the book's PDF takes its place
+            group["buttons"] = [b for b in group["buttons"] if b.get("label") != "download-pdf-button"]
             group["buttons"].append({
                 "type": "link",
                 "url": context["pathto"](app.config.lindiff_book_pdf, 1),

@@ -79,3 +79,25 @@ def test_no_private_helpers_in_chapters():
         for cell in code_cells(text):
             assert not re.search(r"lindiff\.\w+\._\w+|from lindiff\.\w*\s+import\s+_", cell), \
                 f"{f}: chapters use the public API only"
+
+
+def test_no_bare_ref_to_a_heading_with_math():
+    """A bare {ref}`label` to a heading with math shows the TeX source ("The K\\to\\infty limit").
+
+    Sphinx takes the link text of a bare reference from the heading's source, so
+    on the site and in the PDF the math comes out as raw TeX. Such references
+    are written as Markdown links, [The $K\\to\\infty$ limit](#label), whose text is typeset.
+    """
+    math_headings = {}
+    for f in toc_files():
+        lines = (ROOT / f"{f}.md").read_text().splitlines()
+        for above, line in zip(lines, lines[1:]):
+            label = re.fullmatch(r"\((\S+)\)=", above.strip())
+            if label and re.match(r"#{1,6} .*\$", line):
+                math_headings[label.group(1)] = f
+    assert math_headings, "no labeled heading with math found: the check would check nothing"
+    for f in toc_files():
+        for n, line in enumerate((ROOT / f"{f}.md").read_text().splitlines(), 1):
+            for label in re.findall(r"\{ref\}`([^`<>]+)`", line):
+                assert label not in math_headings, \
+                    f"{f}.md:{n}: bare {{ref}}`{label}` to a heading with math in {math_headings[label]}.md"

@@ -91,7 +91,9 @@ mjx-container[display="true"] { overflow: visible !important; }
 # reader would have to click, make each chapter's title a level-1 heading (the single
 # page build nests the chapters one level down, inside the root page), shrink display
 # formulas wider than the page, and add the title page and the table of contents.
-# Returns the chapters in book order: [{doc, id, title}].
+# Returns the chapters in book order, [{doc, id, title}], and every heading the book
+# shows, [level, text], in order: the text as a reader sees it, math included (from
+# MathJax's assistive MathML), without the "#" of the heading links.
 PREPARE_JS = r"""
 (book) => {
   // code the page hides behind "Show code cell source" stays out of the book (its output stays)
@@ -99,7 +101,8 @@ PREPARE_JS = r"""
   for (const d of document.querySelectorAll('details')) d.open = true;
   for (const e of document.querySelectorAll('.toggle-hidden')) e.classList.remove('toggle-hidden');
   const clean = h => Array.from(h.childNodes).filter(n => !(n.classList && n.classList.contains('headerlink')))
-                          .map(n => n.textContent).join('').replace(/\s+/g, ' ').trim();
+                          .map(n => n.textContent).join('').replace(/[\u2061-\u2064]/g, '')
+                          .replace(/\s+/g, ' ').trim();
   const promote = (section) => {
     for (const h of Array.from(section.querySelectorAll('h2, h3, h4, h5, h6'))) {
       const level = Number(h.tagName[1]) - 1;
@@ -156,7 +159,9 @@ PREPARE_JS = r"""
   title.querySelector('.date').textContent = book.date;
   article.prepend(toc);
   article.prepend(title);
-  return chapters;
+  const headings = Array.from(article.querySelectorAll(':is(h1, h2, h3, h4, h5, h6)'))
+    .filter(h => h.getClientRects().length > 0).map(h => [Number(h.tagName[1]), clean(h)]);
+  return {chapters, headings};
 }
 """
 
@@ -165,16 +170,6 @@ SET_PAGES_JS = r"""
   for (const a of document.querySelectorAll('.lindiff-toc a.entry'))
     a.querySelector('.page').textContent = pages[a.dataset.doc] || '';
 }
-"""
-
-# (level, text) of every heading the book shows, in order; the text as a reader sees it,
-# math included (from MathJax's assistive MathML), without the "#" of the heading links
-HEADINGS_JS = r"""
-() => Array.from(document.querySelectorAll('article.bd-article :is(h1, h2, h3, h4, h5, h6)'))
-  .filter(h => h.getClientRects().length > 0)
-  .map(h => [Number(h.tagName[1]),
-             Array.from(h.childNodes).filter(n => !(n.classList && n.classList.contains('headerlink')))
-                  .map(n => n.textContent).join('').replace(/[\u2061-\u2064]/g, '').replace(/\s+/g, ' ').trim()])
 """
 
 # Hide (True) or show again (False) everything after the title page and the contents.
@@ -370,8 +365,8 @@ def print_book(site: Path, out: Path, toc_file: Path, title: str, author: str) -
                 _wait_until_drawn(page)
                 timing["load_and_typeset_s"] = round(time.perf_counter() - t0, 1)
                 t = time.perf_counter()
-                chapters = page.evaluate(PREPARE_JS, book)
-                headings = [tuple(h) for h in page.evaluate(HEADINGS_JS)]
+                prepared = page.evaluate(PREPARE_JS, book)
+                chapters, headings = prepared["chapters"], [tuple(h) for h in prepared["headings"]]
                 page.evaluate("() => document.fonts.ready.then(() => true)")
                 timing["prepare_s"] = round(time.perf_counter() - t, 1)
                 options = dict(format="A4", print_background=True, outline=True, tagged=True,
@@ -387,7 +382,7 @@ def print_book(site: Path, out: Path, toc_file: Path, title: str, author: str) -
                 page.evaluate(SET_PAGES_JS, pages)
                 # 2: only the front matter again, now with the numbers. The contents' layout does
                 # not depend on them (a fixed-width column), so its pages keep their place and
-                # their links; printing 3 pages instead of the whole book saves about a minute.
+                # their links; printing these two pages instead of the whole book saves a minute.
                 t = time.perf_counter()
                 page.evaluate(FRONT_ONLY_JS, True)
                 front = page.pdf(**options)
